@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * conn.c - client connections: socket callbacks, receive, send, teardown.
+ *
+ * Locking and contexts
+ * --------------------
+ * The socket callbacks run in softirq with the socket lock held; they only
+ * queue work.  io_work is the single context that reads the socket,
+ * parses packets, and sends: a work item never runs concurrently with
+ * itself, so the receive buffer and the private send list need no lock.
+ * Other connections' workers deliver messages by pushing a kmq_txitem onto
+ * conn->inbox (a lock-free llist) and queueing io_work.
+ *
+ * Teardown goes through kmq_conn_close(), which may be called from any
+ * context, once or many times: the first call sets KMQ_CONN_CLOSING and
+ * queues release_work.  Release restores the socket callbacks, stops the
+ * timer and io_work, removes the session's subscriptions under the route
+ * lock (after which no publisher can reach the connection), flushes
+ * io_work once more (a publisher may have queued it meanwhile), and frees
+ * everything.  io_work returns at once when it sees KMQ_CONN_CLOSING.
+ */
+#include <linux/net.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/jiffies.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "kmqttd.h"
+
+#define KMQ_RX_INIT	512		/* initial receive buffer */
+#define KMQ_RX_KEEP	(64 << 10)	/* shrink back above this */
+#define KMQ_IO_BUDGET	64		/* loops per io_work run */
+#define KMQ_TX_IOV	32		/* kvecs per sendmsg */
+
+static struct kmem_cache *kmq_conn_cache __read_mostly;
+static struct kmem_cache *kmq_txitem_cache __read_mostly;
+
+/* ---- socket callbacks (softirq) ---- */
+
+static void kmq_data_ready(struct sock *sk)
+{
+	struct kmq_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn)
+		queue_work(kmq_wq, &conn->io_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void kmq_write_space(struct sock *sk)
+{
+	struct kmq_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn && sk_stream_is_writeable(sk)) {
+		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		queue_work(kmq_wq, &conn->io_work);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void kmq_state_change(struct sock *sk)
+{
+	struct kmq_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn) {
+		switch (sk->sk_state) {
+		case TCP_ESTABLISHED:
+			break;
+		case TCP_CLOSE_WAIT:
+			/* the peer sent FIN: read what precedes it */
+			queue_work(kmq_wq, &conn->io_work);
+			break;
+		default:
+			kmq_conn_close(conn, KMQ_R_NONE);
+			break;
+		}
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* ---- keepalive and CONNECT deadline (softirq) ---- */
+
+static void kmq_ka_timer(struct timer_list *t)
+{
+	struct kmq_conn *conn = from_timer(conn, t, ka_timer);
+	unsigned long deadline;
+	u16 ka;
+
+	if (!READ_ONCE(conn->connected)) {
+		kmq_refuse(conn, KMQ_R_KEEPALIVE);
+		kmq_conn_close(conn, KMQ_R_KEEPALIVE);
+		return;
+	}
+	ka = READ_ONCE(conn->keepalive);
+	if (!ka)
+		return;
+	deadline = READ_ONCE(conn->last_rx) + (unsigned long)ka * HZ * 3 / 2;
+	if (time_after_eq(jiffies, deadline)) {
+		kmq_refuse(conn, KMQ_R_KEEPALIVE);
+		kmq_conn_close(conn, KMQ_R_KEEPALIVE);
+		return;
+	}
+	mod_timer(&conn->ka_timer, deadline);
+}
+
+/* ---- send side ---- */
+
+static struct kmq_txitem *kmq_txitem_alloc(void)
+{
+	struct kmq_txitem *it;
+
+	it = kmem_cache_zalloc(kmq_txitem_cache, GFP_KERNEL | __GFP_NOWARN);
+	if (it)
+		atomic_inc(&kmq_live.txitems);
+	return it;
+}
+
+static void kmq_txitem_free(struct kmq_conn *conn, struct kmq_txitem *it)
+{
+	if (it->msg)
+		kmq_msg_put(it->msg);
+	if (it->counted)
+		atomic_dec(&conn->qlen);
+	if (it->raw && it->raw != it->inl)
+		kfree(it->raw);
+	kmem_cache_free(kmq_txitem_cache, it);
+	atomic_dec(&kmq_live.txitems);
+}
+
+static u32 kmq_txitem_len(const struct kmq_txitem *it)
+{
+	if (!it->msg)
+		return it->rawlen;
+	return it->hdrlen + it->msg->topic_len + it->pidlen +
+	       it->msg->payload_len;
+}
+
+static void kmq_tx_append(struct kmq_conn *conn, struct llist_node *first,
+			  struct llist_node *last)
+{
+	if (conn->txtail)
+		conn->txtail->next = first;
+	else
+		conn->txhead = first;
+	conn->txtail = last;
+}
+
+/* Move the inbox (newest first) to the tail of the private FIFO. */
+static void kmq_tx_splice_inbox(struct kmq_conn *conn)
+{
+	struct llist_node *first, *last;
+
+	first = llist_del_all(&conn->inbox);
+	if (!first)
+		return;
+	first = llist_reverse_order(first);
+	for (last = first; last->next; last = last->next)
+		;
+	kmq_tx_append(conn, first, last);
+}
+
+/* Add the bytes of @it, minus the first @skip, to @iov; returns kvecs used. */
+static int kmq_txitem_iov(const struct kmq_txitem *it, u32 skip,
+			  struct kvec *iov, int max)
+{
+	const void *base[4];
+	u32 len[4];
+	int nseg, i, n = 0;
+
+	if (it->msg) {
+		base[0] = it->hdr;
+		len[0] = it->hdrlen;
+		base[1] = it->msg->data;
+		len[1] = it->msg->topic_len;
+		base[2] = it->pid;
+		len[2] = it->pidlen;
+		base[3] = kmq_msg_payload(it->msg);
+		len[3] = it->msg->payload_len;
+		nseg = 4;
+	} else {
+		base[0] = it->raw;
+		len[0] = it->rawlen;
+		nseg = 1;
+	}
+	for (i = 0; i < nseg && n < max; i++) {
+		if (skip >= len[i]) {
+			skip -= len[i];
+			continue;
+		}
+		iov[n].iov_base = (void *)base[i] + skip;
+		iov[n].iov_len = len[i] - skip;
+		skip = 0;
+		n++;
+	}
+	return n;
+}
+
+/* Free the items fully covered by @sent bytes; keep the offset into the next. */
+static void kmq_tx_consume(struct kmq_conn *conn, u32 sent)
+{
+	struct kmq_net *kn = conn->kn;
+
+	while (sent && conn->txhead) {
+		struct kmq_txitem *it = llist_entry(conn->txhead,
+						    struct kmq_txitem, ll);
+		u32 left = kmq_txitem_len(it) - conn->txoff;
+
+		if (sent < left) {
+			conn->txoff += sent;
+			return;
+		}
+		sent -= left;
+		conn->txoff = 0;
+		conn->txhead = conn->txhead->next;
+		if (!conn->txhead)
+			conn->txtail = NULL;
+		kmq_stat_inc(kn, KMQ_S_PKTS_OUT);
+		if (it->msg)
+			kmq_stat_inc(kn, KMQ_S_MSGS_OUT);
+		kmq_txitem_free(conn, it);
+	}
+}
+
+/*
+ * Send as much of the queue as the socket takes.
+ * Returns 1 if bytes were sent, 0 if nothing was (empty or blocked), or a
+ * negative errno when the connection is broken.
+ */
+static int kmq_try_send(struct kmq_conn *conn)
+{
+	struct kvec iov[KMQ_TX_IOV];
+	struct msghdr msg;
+	struct llist_node *pos;
+	int progress = 0;
+	int niov, ret;
+	size_t total;
+	u32 skip;
+
+	for (;;) {
+		if (!conn->txhead)
+			kmq_tx_splice_inbox(conn);
+		if (!conn->txhead)
+			break;
+		niov = 0;
+		total = 0;
+		skip = conn->txoff;
+		for (pos = conn->txhead; pos && niov < KMQ_TX_IOV - 3;
+		     pos = pos->next) {
+			struct kmq_txitem *it = llist_entry(pos,
+							    struct kmq_txitem,
+							    ll);
+			int k = kmq_txitem_iov(it, skip, iov + niov,
+					       KMQ_TX_IOV - niov);
+
+			while (k--)
+				total += iov[niov++].iov_len;
+			skip = 0;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+		if (pos || !llist_empty(&conn->inbox))
+			msg.msg_flags |= MSG_MORE;
+		ret = kernel_sendmsg(conn->sock, &msg, iov, niov, total);
+		if (ret == -EAGAIN) {
+			set_bit(KMQ_CONN_TX_BLOCKED, &conn->flags);
+			return progress;
+		}
+		if (ret < 0)
+			return ret;
+		kmq_stat_add(conn->kn, KMQ_S_BYTES_OUT, ret);
+		kmq_tx_consume(conn, ret);
+		progress = 1;
+		if ((size_t)ret < total) {
+			set_bit(KMQ_CONN_TX_BLOCKED, &conn->flags);
+			return progress;
+		}
+		clear_bit(KMQ_CONN_TX_BLOCKED, &conn->flags);
+	}
+	return progress;
+}
+
+/**
+ * kmq_conn_send_raw() - queue a packet built by this connection's worker
+ * @conn: the connection
+ * @buf: packet bytes (copied)
+ * @len: length
+ *
+ * Context: the connection's io_work only; it goes straight to the private
+ * send list, ahead of deliveries still in the inbox.
+ * Return: 0 or -ENOMEM.
+ */
+int kmq_conn_send_raw(struct kmq_conn *conn, const u8 *buf, u32 len)
+{
+	struct kmq_txitem *it = kmq_txitem_alloc();
+
+	if (!it)
+		return -ENOMEM;
+	if (len <= sizeof(it->inl)) {
+		memcpy(it->inl, buf, len);
+		it->raw = it->inl;
+	} else {
+		it->raw = kmemdup(buf, len, GFP_KERNEL | __GFP_NOWARN);
+		if (!it->raw) {
+			kmq_txitem_free(conn, it);
+			return -ENOMEM;
+		}
+	}
+	it->rawlen = len;
+	it->ll.next = NULL;
+	kmq_tx_append(conn, &it->ll, &it->ll);
+	return 0;
+}
+
+/**
+ * kmq_conn_deliver() - queue a PUBLISH of @m to a subscriber
+ * @conn: the subscriber
+ * @m: the message (a reference is taken)
+ * @qos: QoS of this delivery
+ *
+ * Drops the delivery (and counts it) when the subscriber's queue is full.
+ *
+ * Context: process context, kn->route_lock held for reading (which keeps
+ * @conn alive).
+ */
+void kmq_conn_deliver(struct kmq_conn *conn, struct kmq_msg *m, u8 qos)
+{
+	unsigned int limit = READ_ONCE(kmq_param_max_queued);
+	struct kmq_txitem *it;
+
+	if (limit && atomic_inc_return(&conn->qlen) > limit) {
+		atomic_dec(&conn->qlen);
+		kmq_stat_inc(conn->kn, KMQ_S_DROPPED);
+		kmq_stat_inc(conn->kn, KMQ_S_REFUSAL + KMQ_R_QUEUE_FULL);
+		return;
+	}
+	if (!limit)
+		atomic_inc(&conn->qlen);
+	it = kmq_txitem_alloc();
+	if (!it) {
+		atomic_dec(&conn->qlen);
+		kmq_stat_inc(conn->kn, KMQ_S_DROPPED);
+		kmq_stat_inc(conn->kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
+		return;
+	}
+	kmq_msg_get(m);
+	it->msg = m;
+	it->counted = true;
+	it->hdrlen = kmq_encode_publish_prefix(it->hdr, qos, false, false,
+					       m->topic_len, m->payload_len);
+	llist_add(&it->ll, &conn->inbox);
+	queue_work(kmq_wq, &conn->io_work);
+}
+
+static void kmq_tx_purge(struct kmq_conn *conn)
+{
+	struct llist_node *pos, *next;
+
+	kmq_tx_splice_inbox(conn);
+	for (pos = conn->txhead; pos; pos = next) {
+		next = pos->next;
+		kmq_txitem_free(conn, llist_entry(pos, struct kmq_txitem, ll));
+	}
+	conn->txhead = NULL;
+	conn->txtail = NULL;
+}
+
+/* ---- receive side ---- */
+
+static int kmq_rx_resize(struct kmq_conn *conn, u32 cap)
+{
+	u8 *buf = kvmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, conn->rxbuf, conn->rxlen);
+	kvfree(conn->rxbuf);
+	conn->rxbuf = buf;
+	conn->rxcap = cap;
+	return 0;
+}
+
+/* Handle every complete packet in the receive buffer. */
+static int kmq_parse_rx(struct kmq_conn *conn)
+{
+	u32 max = READ_ONCE(kmq_param_max_packet);
+	struct kmq_fixed fh;
+	u32 off = 0;
+	int ret = 0;
+
+	while (off < conn->rxlen) {
+		ret = kmq_parse_fixed(conn->rxbuf + off, conn->rxlen - off, &fh);
+		if (ret == KMQ_NEED_MORE) {
+			ret = 0;
+			break;
+		}
+		if (ret < 0) {
+			kmq_refuse(conn, -ret);
+			break;
+		}
+		if (max && fh.hdr_len + fh.remaining > max) {
+			kmq_refuse(conn, KMQ_R_TOO_LARGE);
+			ret = -KMQ_R_TOO_LARGE;
+			break;
+		}
+		if (conn->rxlen - off < fh.hdr_len + fh.remaining)
+			break;
+		kmq_stat_inc(conn->kn, KMQ_S_PKTS_IN);
+		ret = kmq_handle_packet(conn, &fh, conn->rxbuf + off + fh.hdr_len);
+		off += fh.hdr_len + fh.remaining;
+		if (ret < 0)
+			break;
+		if (conn->closing_after_tx ||
+		    test_bit(KMQ_CONN_CLOSING, &conn->flags)) {
+			/* process no further data (MQTT-3.1.4-5) */
+			off = conn->rxlen;
+			break;
+		}
+	}
+	if (ret < 0)
+		return ret;
+	conn->rxlen -= off;
+	if (off && conn->rxlen)
+		memmove(conn->rxbuf, conn->rxbuf + off, conn->rxlen);
+	if (conn->rxcap > KMQ_RX_KEEP && conn->rxlen <= KMQ_RX_INIT)
+		kmq_rx_resize(conn, KMQ_RX_INIT); /* failure: keep the big one */
+	return 0;
+}
+
+/*
+ * Read once and handle what arrived.
+ * Returns 1 on progress, 0 when nothing was there, negative to close.
+ */
+static int kmq_try_recv(struct kmq_conn *conn)
+{
+	u32 max = READ_ONCE(kmq_param_max_packet);
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	struct kvec iov;
+	int n, ret;
+
+	if (conn->rxlen == conn->rxcap) {
+		/* grow with what actually arrives, never to a claimed size */
+		u32 cap = conn->rxcap * 2;
+
+		if (max && cap > max + KMQ_FIXED_HDR_MAX)
+			cap = max + KMQ_FIXED_HDR_MAX;
+		if (cap <= conn->rxcap || kmq_rx_resize(conn, cap)) {
+			kmq_refuse(conn, KMQ_R_NOMEM);
+			return -ENOMEM;
+		}
+	}
+	iov.iov_base = conn->rxbuf + conn->rxlen;
+	iov.iov_len = conn->rxcap - conn->rxlen;
+	n = kernel_recvmsg(conn->sock, &msg, &iov, 1, iov.iov_len,
+			   MSG_DONTWAIT);
+	if (n == -EAGAIN)
+		return 0;
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0)
+		return n;
+	conn->rxlen += n;
+	kmq_stat_add(conn->kn, KMQ_S_BYTES_IN, n);
+	ret = kmq_parse_rx(conn);
+	return ret < 0 ? ret : 1;
+}
+
+static void kmq_io_work(struct work_struct *work)
+{
+	struct kmq_conn *conn = container_of(work, struct kmq_conn, io_work);
+	int budget = KMQ_IO_BUDGET;
+	int progress, ret;
+
+	do {
+		if (test_bit(KMQ_CONN_CLOSING, &conn->flags))
+			return;
+		progress = 0;
+		ret = kmq_try_send(conn);
+		if (ret < 0)
+			goto close;
+		progress |= ret;
+		if (conn->closing_after_tx) {
+			if (!conn->txhead && llist_empty(&conn->inbox))
+				goto close;
+			continue;
+		}
+		if (!test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags)) {
+			ret = kmq_try_recv(conn);
+			if (ret < 0)
+				goto close;
+			progress |= ret;
+		}
+	} while (progress && --budget);
+
+	if (progress)
+		queue_work(kmq_wq, &conn->io_work);
+	return;
+close:
+	kmq_conn_close(conn, conn->close_reason);
+}
+
+/* ---- lifetime ---- */
+
+static void kmq_release_work(struct work_struct *work)
+{
+	struct kmq_conn *conn = container_of(work, struct kmq_conn,
+					     release_work);
+	struct kmq_net *kn = conn->kn;
+	struct sock *sk = conn->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = conn->saved_data_ready;
+	sk->sk_state_change = conn->saved_state_change;
+	sk->sk_write_space = conn->saved_write_space;
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	timer_shutdown_sync(&conn->ka_timer);
+	cancel_work_sync(&conn->io_work);
+	kmq_session_end(conn);
+	/* a publisher may have queued io_work before the session ended */
+	cancel_work_sync(&conn->io_work);
+
+	if (READ_ONCE(kn->exiting))
+		sock_no_linger(sk);
+	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
+	sock_release(conn->sock);
+	kmq_tx_purge(conn);
+
+	kvfree(conn->rxbuf);
+	kvfree(conn->targets);
+	kfree(conn->qos2_ids);
+	kfree(conn->client_id);
+
+	mutex_lock(&kn->lock);
+	list_del(&conn->node);
+	kn->nconns--;
+	wake_up(&kn->conns_wq);
+	mutex_unlock(&kn->lock);
+
+	kmem_cache_free(kmq_conn_cache, conn);
+	atomic_dec(&kmq_live.conns);
+}
+
+/**
+ * kmq_conn_close() - start tearing a connection down
+ * @conn: the connection
+ * @reason: enum kmq_reason, or KMQ_R_NONE for an ordinary end
+ *
+ * Context: any; idempotent.
+ */
+void kmq_conn_close(struct kmq_conn *conn, int reason)
+{
+	if (test_and_set_bit(KMQ_CONN_CLOSING, &conn->flags))
+		return;
+	conn->close_reason = reason;
+	queue_work(kmq_wq, &conn->release_work);
+}
+
+/**
+ * kmq_conn_create() - adopt an accepted socket
+ * @l: the listener it was accepted on
+ * @sock: the new socket
+ *
+ * Context: process context (the listener's accept work).
+ * Return: the connection, or NULL (the caller releases @sock).
+ */
+struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
+{
+	struct kmq_net *kn = l->kn;
+	struct sock *sk = sock->sk;
+	struct kmq_conn *conn;
+
+	conn = kmem_cache_zalloc(kmq_conn_cache, GFP_KERNEL | __GFP_NOWARN);
+	if (!conn)
+		goto err_nomem;
+	conn->rxbuf = kvmalloc(KMQ_RX_INIT, GFP_KERNEL | __GFP_NOWARN);
+	if (!conn->rxbuf)
+		goto err_free;
+	conn->rxcap = KMQ_RX_INIT;
+	conn->kn = kn;
+	conn->sock = sock;
+	INIT_WORK(&conn->io_work, kmq_io_work);
+	INIT_WORK(&conn->release_work, kmq_release_work);
+	timer_setup(&conn->ka_timer, kmq_ka_timer, 0);
+	init_llist_head(&conn->inbox);
+	INIT_LIST_HEAD(&conn->subs);
+	atomic_set(&conn->qlen, 0);
+	conn->last_rx = jiffies;
+	conn->saved_data_ready = l->saved_data_ready;
+	conn->saved_state_change = l->saved_state_change;
+	conn->saved_write_space = l->saved_write_space;
+	if (kernel_getpeername(sock, (struct sockaddr *)&conn->peer) < 0)
+		conn->peer.ss_family = AF_UNSPEC;
+	sock_set_keepalive(sk);
+
+	mutex_lock(&kn->lock);
+	if (kn->exiting) {
+		mutex_unlock(&kn->lock);
+		goto err_free_rx;
+	}
+	list_add_tail(&conn->node, &kn->conns);
+	kn->nconns++;
+	if (kn->nconns > kn->conns_max)
+		kn->conns_max = kn->nconns;
+	mutex_unlock(&kn->lock);
+	atomic_inc(&kmq_live.conns);
+	kmq_stat_inc(kn, KMQ_S_CONNS_TOTAL);
+
+	mod_timer(&conn->ka_timer,
+		  jiffies + READ_ONCE(kmq_param_connect_timeout) * HZ);
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = conn;
+	sk->sk_data_ready = kmq_data_ready;
+	sk->sk_write_space = kmq_write_space;
+	sk->sk_state_change = kmq_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	/* bytes or a FIN may have arrived before the callbacks were set */
+	queue_work(kmq_wq, &conn->io_work);
+	return conn;
+
+err_free_rx:
+	kvfree(conn->rxbuf);
+err_free:
+	kmem_cache_free(kmq_conn_cache, conn);
+err_nomem:
+	kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
+	return NULL;
+}
+
+/**
+ * kmq_conn_close_all() - close every connection of a namespace
+ * @kn: namespace state
+ *
+ * Context: process context; the caller then waits for kn->nconns == 0.
+ */
+void kmq_conn_close_all(struct kmq_net *kn)
+{
+	struct kmq_conn *conn;
+
+	mutex_lock(&kn->lock);
+	list_for_each_entry(conn, &kn->conns, node)
+		kmq_conn_close(conn, KMQ_R_NONE);
+	mutex_unlock(&kn->lock);
+}
+
+int kmq_conns_init(void)
+{
+	kmq_conn_cache = KMEM_CACHE(kmq_conn, 0);
+	if (!kmq_conn_cache)
+		return -ENOMEM;
+	kmq_txitem_cache = KMEM_CACHE(kmq_txitem, 0);
+	if (!kmq_txitem_cache) {
+		kmem_cache_destroy(kmq_conn_cache);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void kmq_conns_exit(void)
+{
+	kmem_cache_destroy(kmq_txitem_cache);
+	kmem_cache_destroy(kmq_conn_cache);
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * listener.c - listening sockets and accept.
+ *
+ * The listening socket's sk_data_ready queues accept_work, which accepts
+ * every pending connection without blocking.  Accepted sockets inherit
+ * the listener's callbacks and sk_user_data until kmq_conn_create()
+ * replaces them; the listener callback ignores them by checking the
+ * socket state.
+ */
+#include <linux/net.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+#include <linux/ipv6.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+#include <net/ipv6.h>
+
+#include "kmqttd.h"
+
+static void kmq_listen_data_ready(struct sock *sk)
+{
+	struct kmq_listener *l;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	l = sk->sk_user_data;
+	if (l && sk->sk_state == TCP_LISTEN)
+		queue_work(kmq_wq, &l->accept_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void kmq_accept_work(struct work_struct *work)
+{
+	struct kmq_listener *l = container_of(work, struct kmq_listener,
+					      accept_work);
+	struct kmq_net *kn = l->kn;
+	struct socket *newsock;
+	unsigned int max;
+	int ret;
+
+	for (;;) {
+		ret = kernel_accept(l->sock, &newsock, O_NONBLOCK);
+		if (ret < 0)
+			break;
+		max = READ_ONCE(kmq_param_max_conns);
+		if (max && READ_ONCE(kn->nconns) >= max) {
+			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_MAX_CONNECTIONS);
+			net_info_ratelimited("connection limit %u reached\n",
+					     max);
+			sock_no_linger(newsock->sk);
+			sock_release(newsock);
+			continue;
+		}
+		if (!kmq_conn_create(l, newsock))
+			sock_release(newsock);
+	}
+}
+
+/**
+ * kmq_listener_add() - open a listening socket
+ * @kn: namespace state
+ * @ss: address and port to bind
+ *
+ * Context: process context; takes kn->lock.
+ * Return: 0 or a negative errno (-EADDRINUSE, -EADDRNOTAVAIL, ...).
+ */
+int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss)
+{
+	struct kmq_listener *l;
+	struct socket *sock;
+	struct sock *sk;
+	int len, ret;
+
+	len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					  sizeof(struct sockaddr_in);
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	if (!l)
+		return -ENOMEM;
+	l->kn = kn;
+	l->addr = *ss;
+	INIT_WORK(&l->accept_work, kmq_accept_work);
+
+	ret = sock_create_kern(kn->net, ss->ss_family, SOCK_STREAM,
+			       IPPROTO_TCP, &sock);
+	if (ret)
+		goto err_free;
+	sk = sock->sk;
+	sock_set_reuseaddr(sk);
+	tcp_sock_set_nodelay(sk);
+	if (ss->ss_family == AF_INET6)
+		ip6_sock_set_v6only(sk);
+
+	ret = kernel_bind(sock, (struct sockaddr *)ss, len);
+	if (ret)
+		goto err_release;
+
+	l->sock = sock;
+	write_lock_bh(&sk->sk_callback_lock);
+	l->saved_data_ready = sk->sk_data_ready;
+	l->saved_state_change = sk->sk_state_change;
+	l->saved_write_space = sk->sk_write_space;
+	sk->sk_user_data = l;
+	sk->sk_data_ready = kmq_listen_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	ret = kernel_listen(sock, SOMAXCONN);
+	if (ret)
+		goto err_restore;
+
+	mutex_lock(&kn->lock);
+	if (kn->exiting) {
+		mutex_unlock(&kn->lock);
+		ret = -ESHUTDOWN;
+		goto err_restore;
+	}
+	list_add_tail(&l->node, &kn->listeners);
+	mutex_unlock(&kn->lock);
+	pr_info("listening on %pISpc\n", ss);
+	return 0;
+
+err_restore:
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = l->saved_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+	cancel_work_sync(&l->accept_work);
+err_release:
+	sock_release(sock);
+err_free:
+	kfree(l);
+	return ret;
+}
+
+static void kmq_listener_free(struct kmq_listener *l)
+{
+	struct sock *sk = l->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = l->saved_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+	cancel_work_sync(&l->accept_work);
+	sock_release(l->sock);
+	kfree(l);
+}
+
+/**
+ * kmq_listener_stop_all() - close every listener of a namespace
+ * @kn: namespace state
+ *
+ * Connections accepted earlier stay open; they keep the listener's saved
+ * callbacks, which belong to the TCP stack, not to the listener.
+ */
+void kmq_listener_stop_all(struct kmq_net *kn)
+{
+	struct kmq_listener *l, *tmp;
+	LIST_HEAD(list);
+
+	mutex_lock(&kn->lock);
+	list_splice_init(&kn->listeners, &list);
+	mutex_unlock(&kn->lock);
+
+	list_for_each_entry_safe(l, tmp, &list, node) {
+		list_del(&l->node);
+		kmq_listener_free(l);
+	}
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmqttd - an MQTT 3.1.1 broker in the Linux kernel.
+ *
+ * Module init and exit ordering only.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/jiffies.h>
+#include <linux/rcupdate.h>
+#include <net/genetlink.h>
+#include <linux/kmqttd.h>
+
+#include "kmqttd.h"
+
+struct kmq_live kmq_live;
+struct workqueue_struct *kmq_wq;
+unsigned long kmq_load_jiffies;
+
+/* 0 disables the default listener. */
+unsigned short kmq_param_port = 1883;
+module_param_named(port, kmq_param_port, ushort, 0444);
+MODULE_PARM_DESC(port, "TCP port of the default listener (0: none)");
+
+/* Addresses of the default listener, comma separated. */
+char *kmq_param_bind = "0.0.0.0,::";
+module_param_named(bind, kmq_param_bind, charp, 0444);
+MODULE_PARM_DESC(bind, "Addresses of the default listener (default 0.0.0.0,::)");
+
+unsigned int kmq_param_max_packet = 16 << 20;
+module_param_named(max_packet_size, kmq_param_max_packet, uint, 0644);
+MODULE_PARM_DESC(max_packet_size, "Largest accepted packet in bytes (default 16 MiB)");
+
+unsigned int kmq_param_max_conns;
+module_param_named(max_connections, kmq_param_max_conns, uint, 0644);
+MODULE_PARM_DESC(max_connections, "Connections per namespace (0: unlimited)");
+
+unsigned int kmq_param_max_queued = 1000;
+module_param_named(max_queued_messages, kmq_param_max_queued, uint, 0644);
+MODULE_PARM_DESC(max_queued_messages, "Messages queued per client (default 1000)");
+
+unsigned int kmq_param_connect_timeout = 10;
+module_param_named(connect_timeout, kmq_param_connect_timeout, uint, 0644);
+MODULE_PARM_DESC(connect_timeout, "Seconds a new connection has to send CONNECT (default 10)");
+
+static void kmq_check_live(void)
+{
+	int c = atomic_read(&kmq_live.conns);
+	int s = atomic_read(&kmq_live.sessions);
+	int m = atomic_read(&kmq_live.msgs);
+	int u = atomic_read(&kmq_live.subs);
+	int t = atomic_read(&kmq_live.txitems);
+
+	if (c || s || m || u || t)
+		pr_err("LEAK: live objects at unload: conns %d sessions %d msgs %d subs %d txitems %d\n",
+		       c, s, m, u, t);
+	else
+		pr_info("unloaded, no live objects\n");
+}
+
+static int __init kmq_init(void)
+{
+	int ret;
+
+	kmq_load_jiffies = jiffies;
+
+	kmq_wq = alloc_workqueue("kmqttd", 0, 0);
+	if (!kmq_wq)
+		return -ENOMEM;
+
+	ret = kmq_conns_init();
+	if (ret)
+		goto err_destroy_wq;
+
+	ret = kmq_netns_init();
+	if (ret)
+		goto err_conns;
+
+	ret = kmq_genl_init();
+	if (ret)
+		goto err_netns;
+
+	pr_info("MQTT broker loaded\n");
+	return 0;
+
+err_netns:
+	kmq_netns_exit();
+err_conns:
+	kmq_conns_exit();
+err_destroy_wq:
+	destroy_workqueue(kmq_wq);
+	return ret;
+}
+
+static void __exit kmq_exit(void)
+{
+	kmq_genl_exit();
+	kmq_netns_exit();
+	destroy_workqueue(kmq_wq);
+	rcu_barrier();
+	kmq_conns_exit();
+	kmq_check_live();
+}
+
+module_init(kmq_init);
+module_exit(kmq_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("kmqttd: MQTT 3.1.1 broker in the kernel");
+MODULE_AUTHOR("kmqttd developers");
+MODULE_ALIAS_GENL_FAMILY(KMQTTD_FAMILY_NAME);

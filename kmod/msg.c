@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * msg.c - published messages.
+ *
+ * A message is allocated once per PUBLISH received and shared by every
+ * delivery: each queued delivery holds a reference, so the payload is
+ * copied once however many subscribers it reaches.
+ */
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+
+#include "kmqttd.h"
+
+/**
+ * kmq_msg_new() - copy a decoded PUBLISH into a new message
+ * @p: the decoded PUBLISH (its views point into the receive buffer)
+ *
+ * Context: process context.
+ * Return: the message with one reference, or NULL.
+ */
+struct kmq_msg *kmq_msg_new(const struct kmq_publish *p)
+{
+	struct kmq_msg *m;
+	size_t size;
+
+	size = struct_size(m, data, (size_t)p->topic.len + p->payload_len);
+	m = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
+	if (!m)
+		return NULL;
+	refcount_set(&m->ref, 1);
+	m->topic_len = p->topic.len;
+	m->payload_len = p->payload_len;
+	m->qos = p->qos;
+	m->retain = p->retain;
+	memcpy(m->data, p->topic.p, p->topic.len);
+	if (p->payload_len)
+		memcpy(m->data + p->topic.len, p->payload, p->payload_len);
+	atomic_inc(&kmq_live.msgs);
+	return m;
+}
+
+/**
+ * kmq_msg_put() - drop a reference, freeing the message with the last one
+ * @m: the message
+ */
+void kmq_msg_put(struct kmq_msg *m)
+{
+	if (refcount_dec_and_test(&m->ref)) {
+		kvfree(m);
+		atomic_dec(&kmq_live.msgs);
+	}
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stats.c - counters and refusal accounting.
+ */
+#include <linux/percpu.h>
+#include <linux/net.h>
+
+#include "kmqttd.h"
+
+static const char * const kmq_reason_names[__KMQ_R_MAX] = {
+	[KMQ_R_NONE] = "none",
+	[KMQ_R_BAD_TYPE] = "reserved packet type",
+	[KMQ_R_BAD_FLAGS] = "bad fixed-header flags",
+	[KMQ_R_BAD_LENGTH] = "bad remaining length",
+	[KMQ_R_TOO_LARGE] = "packet too large",
+	[KMQ_R_BAD_UTF8] = "bad UTF-8 string",
+	[KMQ_R_BAD_PROTOCOL] = "bad protocol name",
+	[KMQ_R_BAD_LEVEL] = "unsupported protocol level",
+	[KMQ_R_BAD_CONNECT] = "malformed CONNECT",
+	[KMQ_R_BAD_CLIENT_ID] = "client identifier rejected",
+	[KMQ_R_BAD_TOPIC] = "bad topic name",
+	[KMQ_R_BAD_FILTER] = "bad topic filter",
+	[KMQ_R_BAD_QOS] = "bad QoS",
+	[KMQ_R_BAD_PACKET_ID] = "packet identifier 0",
+	[KMQ_R_EMPTY_PAYLOAD] = "no topic filter",
+	[KMQ_R_NOT_CONNECTED] = "packet before CONNECT",
+	[KMQ_R_SECOND_CONNECT] = "second CONNECT",
+	[KMQ_R_UNEXPECTED] = "unexpected packet type",
+	[KMQ_R_KEEPALIVE] = "keepalive expired",
+	[KMQ_R_MAX_CONNECTIONS] = "connection limit",
+	[KMQ_R_NOMEM] = "out of memory",
+	[KMQ_R_MAX_SUBS] = "subscription limit",
+	[KMQ_R_QUEUE_FULL] = "queue full",
+	[KMQ_R_SLOW_READER] = "client not reading",
+};
+
+/**
+ * kmq_stat_sum() - sum a per-CPU counter
+ * @kn: namespace state
+ * @s: enum kmq_stat value
+ *
+ * Return: the total over all possible CPUs.
+ */
+u64 kmq_stat_sum(struct kmq_net *kn, unsigned int s)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(kn->stats, cpu)->v[s];
+	return sum;
+}
+
+/**
+ * kmq_refuse() - count a refusal and log it, rate limited
+ * @conn: the offending connection
+ * @reason: enum kmq_reason
+ *
+ * Records @reason as the connection's close reason; closing is up to the
+ * caller.
+ *
+ * Context: any.
+ */
+void kmq_refuse(struct kmq_conn *conn, int reason)
+{
+	if (reason <= KMQ_R_NONE || reason >= __KMQ_R_MAX)
+		reason = KMQ_R_UNEXPECTED;
+	conn->close_reason = reason;
+	kmq_stat_inc(conn->kn, KMQ_S_REFUSAL + reason);
+	net_info_ratelimited("%pISpc: %s\n", &conn->peer,
+			     kmq_reason_names[reason]);
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * names.c - names of kmqttd uAPI enum values, as printed by mqctl.
+ */
+#include <stddef.h>
+#include <linux/kmqttd.h>
+
+#include "mqctl.h"
+#include "names.h"
+
+static const char *const refusal_names[] = {
+	[KMQTTD_REFUSAL_BAD_TYPE]		= "bad_type",
+	[KMQTTD_REFUSAL_BAD_FLAGS]		= "bad_flags",
+	[KMQTTD_REFUSAL_BAD_LENGTH]		= "bad_length",
+	[KMQTTD_REFUSAL_TOO_LARGE]		= "too_large",
+	[KMQTTD_REFUSAL_BAD_UTF8]		= "bad_utf8",
+	[KMQTTD_REFUSAL_BAD_PROTOCOL]		= "bad_protocol",
+	[KMQTTD_REFUSAL_BAD_LEVEL]		= "bad_level",
+	[KMQTTD_REFUSAL_BAD_CONNECT]		= "bad_connect",
+	[KMQTTD_REFUSAL_BAD_CLIENT_ID]		= "bad_client_id",
+	[KMQTTD_REFUSAL_BAD_TOPIC]		= "bad_topic",
+	[KMQTTD_REFUSAL_BAD_FILTER]		= "bad_filter",
+	[KMQTTD_REFUSAL_BAD_QOS]		= "bad_qos",
+	[KMQTTD_REFUSAL_BAD_PACKET_ID]		= "bad_packet_id",
+	[KMQTTD_REFUSAL_EMPTY_PAYLOAD]		= "empty_payload",
+	[KMQTTD_REFUSAL_NOT_CONNECTED]		= "not_connected",
+	[KMQTTD_REFUSAL_SECOND_CONNECT]		= "second_connect",
+	[KMQTTD_REFUSAL_UNEXPECTED]		= "unexpected",
+	[KMQTTD_REFUSAL_KEEPALIVE]		= "keepalive",
+	[KMQTTD_REFUSAL_MAX_CONNECTIONS]	= "max_connections",
+	[KMQTTD_REFUSAL_NOMEM]			= "nomem",
+	[KMQTTD_REFUSAL_MAX_SUBS]		= "max_subs",
+	[KMQTTD_REFUSAL_QUEUE_FULL]		= "queue_full",
+	[KMQTTD_REFUSAL_SLOW_READER]		= "slow_reader",
+};
+
+/*
+ * A new enum kmqttd_refusal value must be named above; test/run.sh
+ * also checks the names against the YAML spec.
+ */
+_Static_assert(ARRAY_SIZE(refusal_names) == KMQTTD_REFUSAL_MAX + 1,
+	       "refusal_names[] does not cover enum kmqttd_refusal");
+
+const char *refusal_name(unsigned int refusal)
+{
+	if (refusal >= ARRAY_SIZE(refusal_names))
+		return NULL;
+	return refusal_names[refusal];
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * names.h - names of kmqttd uAPI enum values, as printed by mqctl.
+ */
+#ifndef MQCTL_NAMES_H
+#define MQCTL_NAMES_H
+
+/*
+ * Name of an enum kmqttd_refusal value: the constant in lower case
+ * without the KMQTTD_REFUSAL_ prefix ("bad_type"), or NULL if unknown.
+ */
+const char *refusal_name(unsigned int refusal);
+
+#endif /* MQCTL_NAMES_H */
