@@ -56,7 +56,7 @@ run_stage() {
 			status=ok
 			case "$line" in "not ok "*) status="not ok" ;; esac
 			desc=${line#"$status "}
-			desc=$(echo "$desc" | sed -E 's/^[0-9]+ *(- *)?//')
+			desc=$(echo "$desc" | sed -E 's/^[0-9]* *(- *)?//')
 			dir=""
 			case "$desc" in *"# "*) dir="# ${desc#*# }"; desc=${desc%% # *} ;; esac
 			report "$status" "$name: $desc" "$dir"

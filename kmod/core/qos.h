@@ -89,7 +89,7 @@ struct kmq_out_entry *kmq_out_push(struct kmq_out *o, struct kmq_out_entry *e,
 /**
  * kmq_out_next() - the next entry to send, if the window allows
  * @o: the FIFO
- * @window: maximum inflight entries; 0 = 65535
+ * @window: maximum inflight entries; 0 (or above 65535) = 65535
  *
  * A QoS 0 entry is unlinked and returned: the caller sends and frees it.
  * A QoS 1/2 entry gets a packet identifier not in use by another inflight
@@ -108,7 +108,7 @@ enum kmq_ack_result {
 };
 
 /**
- * kmq_out_ack() - apply an acknowledgement from the client
+ * kmq_out_ack() - apply an acknowledgment from the client
  * @o: the FIFO
  * @type: KMQ_PUBACK, KMQ_PUBREC or KMQ_PUBCOMP (enum kmq_ptype)
  * @pid: its packet identifier
@@ -116,9 +116,10 @@ enum kmq_ack_result {
  * @msg: set to the message reference the caller must now release
  *	 (KMQ_ACK_DONE with a QoS 1 entry, KMQ_ACK_PUBREL), else NULL
  *
- * KMQ_ACK_DONE: the caller frees @e.  KMQ_ACK_PUBREL: @e stays linked
- * with @e->msg cleared.  A PUBREC for an entry already in WAIT_PUBCOMP
- * (a duplicate) also returns KMQ_ACK_PUBREL with *@msg NULL.
+ * KMQ_ACK_DONE: the caller frees @e (@e->msg is cleared: the reference
+ * is in *@msg).  KMQ_ACK_PUBREL: @e stays linked with @e->msg cleared.
+ * A PUBREC for an entry already in WAIT_PUBCOMP (a duplicate) also
+ * returns KMQ_ACK_PUBREL with *@msg NULL.
  *
  * Return: enum kmq_ack_result.
  */

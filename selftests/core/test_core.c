@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * test_core.c - user-space unit tests for the kmqttd protocol core
- * (kmod/core/codec.c, topic.c, trie.c).  Prints TAP, exits non-zero on
- * any failure.  Built with KMQ_TEST_ALLOC so allocations can be failed.
+ * (kmod/core/codec.c, topic.c, trie.c; qos.c is tested in test_qos.c).
+ * Prints TAP, exits non-zero on any failure.  Built with KMQ_TEST_ALLOC
+ * so allocations can be failed.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,13 +14,13 @@
 #include "codec.h"
 #include "topic.h"
 #include "trie.h"
+#include "tap.h"
 
 /* ---- tiny TAP harness ------------------------------------------------- */
 
 static int n_tests, n_fail;
 
-static void __attribute__((format(printf, 2, 3)))
-check(int ok, const char *fmt, ...)
+void check(int ok, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -32,14 +33,6 @@ check(int ok, const char *fmt, ...)
 	if (!ok)
 		n_fail++;
 }
-
-#define CHECK(cond, ...) check(!!(cond), __VA_ARGS__)
-#define CHECK_EQ(got, want, ...) do {					\
-	long long g_ = (long long)(got), w_ = (long long)(want);	\
-	if (g_ != w_)							\
-		printf("# got %lld want %lld\n", g_, w_);		\
-	check(g_ == w_, __VA_ARGS__);					\
-} while (0)
 
 /* ---- failing allocator ------------------------------------------------ */
 
@@ -1551,6 +1544,7 @@ int main(void)
 	test_trie_oracle();
 	test_trie_big();
 	test_trie_nomem();
+	test_qos();
 	printf("1..%d\n", n_tests);
 	if (n_fail)
 		printf("# %d of %d tests failed\n", n_fail, n_tests);
