@@ -37,7 +37,7 @@ static int kmq_send_ack(struct kmq_conn *conn, u8 type, u16 pid)
 {
 	u8 buf[4];
 
-	return kmq_conn_send_raw(conn, buf, kmq_encode_ack(buf, type, pid));
+	return kmq_conn_reply(conn, buf, kmq_encode_ack(buf, type, pid));
 }
 
 /* Refuse a CONNECT with a return code, then close once it is sent. */
@@ -51,7 +51,9 @@ static int kmq_connect_refuse(struct kmq_conn *conn, int reason, u8 rc)
 static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 {
 	struct kmq_connect c;
+	char auto_id[24];
 	unsigned long ka;
+	bool sp;
 	int ret;
 
 	ret = kmq_decode_connect(body, len, &c);
@@ -66,25 +68,30 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 		if (!c.clean)
 			return kmq_connect_refuse(conn, KMQ_R_BAD_CLIENT_ID,
 						  KMQ_CONNACK_ID_REJECTED);
-		conn->client_id = kasprintf(GFP_KERNEL, "auto-%08x%08x",
-					    get_random_u32(), get_random_u32());
-	} else {
-		conn->client_id = kmemdup_nul(c.client_id.p, c.client_id.len,
-					      GFP_KERNEL);
+		c.client_id.len = scnprintf(auto_id, sizeof(auto_id),
+					    "auto-%08x%08x", get_random_u32(),
+					    get_random_u32());
+		c.client_id.p = auto_id;
 	}
-	if (!conn->client_id)
+	if (c.will) {
+		conn->will = kmq_msg_new_will(&c);
+		if (!conn->will)
+			return kmq_connect_refuse(conn, KMQ_R_NOMEM,
+						  KMQ_CONNACK_UNAVAILABLE);
+	}
+	if (kmq_session_connect(conn, &c, &sp))
 		return kmq_connect_refuse(conn, KMQ_R_NOMEM,
 					  KMQ_CONNACK_UNAVAILABLE);
 
-	conn->clean = c.clean;
 	WRITE_ONCE(conn->keepalive, c.keepalive);
 	WRITE_ONCE(conn->last_rx, jiffies);
 	WRITE_ONCE(conn->connected, true);
-	atomic_inc(&kmq_live.sessions);
 
-	ret = kmq_send_connack(conn, false, KMQ_CONNACK_ACCEPTED);
+	ret = kmq_send_connack(conn, sp, KMQ_CONNACK_ACCEPTED);
+	if (!ret && sp)
+		ret = kmq_session_resume(conn);
 	if (ret)
-		return ret;
+		return kmq_fail(conn, KMQ_R_NOMEM);
 	if (c.keepalive) {
 		ka = (unsigned long)c.keepalive * HZ * 3 / 2;
 		mod_timer(&conn->ka_timer, jiffies + ka);
@@ -94,57 +101,79 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 	return 0;
 }
 
-static struct kmq_sub *kmq_sub_find(struct kmq_conn *conn,
+static struct kmq_sub *kmq_sub_find(struct kmq_session *s,
 				    const struct kmq_str *f)
 {
-	struct kmq_sub *s;
+	struct kmq_sub *sub;
 
-	list_for_each_entry(s, &conn->subs, node)
-		if (s->len == f->len && !memcmp(s->filter, f->p, f->len))
-			return s;
+	list_for_each_entry(sub, &s->subs, node)
+		if (sub->len == f->len && !memcmp(sub->filter, f->p, f->len))
+			return sub;
 	return NULL;
 }
 
 /* Context: kn->route_lock held for writing. */
-static int kmq_sub_add(struct kmq_conn *conn, const struct kmq_str *f, u8 qos)
+static int kmq_sub_add(struct kmq_session *s, const struct kmq_str *f, u8 qos)
 {
-	struct kmq_net *kn = conn->kn;
-	struct kmq_sub *s;
+	struct kmq_net *kn = s->kn;
+	struct kmq_sub *sub;
 
-	s = kmq_sub_find(conn, f);
-	if (s) {
-		s->qos = qos;
-		return kmq_trie_add(kn->trie, f->p, f->len, conn, qos) < 0 ?
-		       -ENOMEM : 0;
+	sub = kmq_sub_find(s, f);
+	if (sub) {
+		/* MQTT-3.8.4-3: replace, keeping the flow */
+		if (kmq_trie_add(kn->trie, f->p, f->len, s, qos) < 0)
+			return -ENOMEM;
+		sub->qos = qos;
+		return 0;
 	}
-	s = kmalloc(struct_size(s, filter, f->len), GFP_KERNEL | __GFP_NOWARN);
-	if (!s)
+	sub = kmalloc(struct_size(sub, filter, f->len),
+		      GFP_KERNEL | __GFP_NOWARN);
+	if (!sub)
 		return -ENOMEM;
-	s->qos = qos;
-	s->len = f->len;
-	memcpy(s->filter, f->p, f->len);
-	if (kmq_trie_add(kn->trie, f->p, f->len, conn, qos) < 0) {
-		kfree(s);
+	sub->qos = qos;
+	sub->len = f->len;
+	memcpy(sub->filter, f->p, f->len);
+	if (kmq_trie_add(kn->trie, f->p, f->len, s, qos) < 0) {
+		kfree(sub);
 		return -ENOMEM;
 	}
-	list_add_tail(&s->node, &conn->subs);
-	conn->nsubs++;
+	list_add_tail(&sub->node, &s->subs);
+	s->nsubs++;
 	kn->subs++;
 	atomic_inc(&kmq_live.subs);
 	return 0;
 }
 
 /* Context: kn->route_lock held for writing. */
-static void kmq_sub_del(struct kmq_conn *conn, struct kmq_sub *s)
+static void kmq_sub_del(struct kmq_session *s, struct kmq_sub *sub)
 {
-	struct kmq_net *kn = conn->kn;
+	struct kmq_net *kn = s->kn;
 
-	kmq_trie_del(kn->trie, s->filter, s->len, conn);
-	list_del(&s->node);
-	kfree(s);
-	conn->nsubs--;
+	kmq_trie_del(kn->trie, sub->filter, sub->len, s);
+	list_del(&sub->node);
+	kfree(sub);
+	s->nsubs--;
 	kn->subs--;
 	atomic_dec(&kmq_live.subs);
+}
+
+/**
+ * kmq_subs_remove_all() - remove every subscription of a session
+ * @s: the session
+ *
+ * After this returns no publisher can reach @s.
+ *
+ * Context: process context; takes kn->route_lock for writing.
+ */
+void kmq_subs_remove_all(struct kmq_session *s)
+{
+	struct kmq_net *kn = s->kn;
+	struct kmq_sub *sub, *tmp;
+
+	down_write(&kn->route_lock);
+	list_for_each_entry_safe(sub, tmp, &s->subs, node)
+		kmq_sub_del(s, sub);
+	up_write(&kn->route_lock);
 }
 
 static int kmq_handle_subscribe(struct kmq_conn *conn, const u8 *body,
@@ -170,21 +199,27 @@ static int kmq_handle_subscribe(struct kmq_conn *conn, const u8 *body,
 		return kmq_fail(conn, KMQ_R_NOMEM);
 	hlen = kmq_encode_suback_hdr(buf, pid, n);
 
+	count = it;
 	down_write(&kn->route_lock);
 	while (kmq_iter_next(&it, &f, &qos)) {
 		u8 rc = 0x80;
 
-		if (kmq_topic_filter_valid(f.p, f.len)) {
-			/* outbound QoS 1/2 is not implemented yet: grant 0 */
-			qos = 0;
-			if (!kmq_sub_add(conn, &f, qos))
-				rc = qos;
-		}
+		if (kmq_topic_filter_valid(f.p, f.len) &&
+		    !kmq_sub_add(conn->sess, &f, qos))
+			rc = qos;
 		buf[hlen + i++] = rc;
 	}
 	up_write(&kn->route_lock);
 
-	ret = kmq_conn_send_raw(conn, buf, hlen + n);
+	ret = kmq_conn_reply(conn, buf, hlen + n);
+	if (ret)
+		goto out;
+	/* retained messages follow the SUBACK, filter by filter */
+	for (i = 0; kmq_iter_next(&count, &f, &qos); i++)
+		if (buf[hlen + i] != 0x80)
+			kmq_retain_deliver(kn, conn->sess, f.p, f.len,
+					   buf[hlen + i]);
+out:
 	kfree(buf);
 	return ret;
 }
@@ -204,9 +239,9 @@ static int kmq_handle_unsubscribe(struct kmq_conn *conn, const u8 *body,
 		return kmq_fail(conn, -ret);
 	down_write(&kn->route_lock);
 	while (kmq_iter_next(&it, &f, NULL)) {
-		s = kmq_sub_find(conn, &f);
+		s = kmq_sub_find(conn->sess, &f);
 		if (s)
-			kmq_sub_del(conn, s);
+			kmq_sub_del(conn->sess, s);
 	}
 	up_write(&kn->route_lock);
 	return kmq_send_ack(conn, KMQ_UNSUBACK, pid);
@@ -239,7 +274,7 @@ static void kmq_route_collect(void *arg, void *owner, u8 qos)
 		conn->targets = t;
 		conn->ntargets_cap = cap;
 	}
-	conn->targets[ctx->n].conn = owner;
+	conn->targets[ctx->n].sess = owner;
 	conn->targets[ctx->n].qos = qos;
 	ctx->n++;
 }
@@ -248,32 +283,31 @@ static int kmq_target_cmp(const void *a, const void *b)
 {
 	const struct kmq_target *x = a, *y = b;
 
-	if (x->conn == y->conn)
+	if (x->sess == y->sess)
 		return 0;
-	return x->conn < y->conn ? -1 : 1;
+	return x->sess < y->sess ? -1 : 1;
 }
 
-/*
- * Route @p to every matching subscription: one delivery per subscriber,
- * at the highest QoS among its matching subscriptions (MQTT-3.3.5-1),
- * capped at the published QoS.  One kmq_msg is shared by all.
+/**
+ * kmq_route() - deliver a message to every matching subscription
+ * @conn: the connection routing it (its scratch array is used)
+ * @m: the message
+ *
+ * One delivery per subscriber, at the highest QoS among its matching
+ * subscriptions (MQTT-3.3.5-1), capped at the published QoS.  Every
+ * delivery shares @m.
+ *
+ * Context: @conn's io_work or release work.
  */
-static void kmq_route(struct kmq_conn *conn, const struct kmq_publish *p)
+void kmq_route(struct kmq_conn *conn, struct kmq_msg *m)
 {
 	struct kmq_net *kn = conn->kn;
 	struct kmq_route_ctx ctx = { .conn = conn };
 	struct kmq_target *t;
-	struct kmq_msg *m;
 	u32 i, j;
 
-	m = kmq_msg_new(p);
-	if (!m) {
-		kmq_stat_inc(kn, KMQ_S_DROPPED);
-		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
-		return;
-	}
 	down_read(&kn->route_lock);
-	kmq_trie_match(kn->trie, p->topic.p, p->topic.len, kmq_route_collect,
+	kmq_trie_match(kn->trie, m->data, m->topic_len, kmq_route_collect,
 		       &ctx);
 	if (ctx.overflow) {
 		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
@@ -285,56 +319,80 @@ static void kmq_route(struct kmq_conn *conn, const struct kmq_publish *p)
 	for (i = 0; i < ctx.n; i = j) {
 		u8 qos = t[i].qos;
 
-		for (j = i + 1; j < ctx.n && t[j].conn == t[i].conn; j++)
+		for (j = i + 1; j < ctx.n && t[j].sess == t[i].sess; j++)
 			qos = max(qos, t[j].qos);
-		kmq_conn_deliver(t[i].conn, m, min(qos, m->qos));
+		kmq_session_deliver(t[i].sess, m, min(qos, m->qos), false);
 	}
 	up_read(&kn->route_lock);
-	kmq_msg_put(m);
 }
 
-static bool kmq_qos2_seen(struct kmq_conn *conn, u16 pid)
+/*
+ * Inbound QoS 2 packet ids awaiting PUBREL are session state, so that a
+ * PUBLISH re-sent after a reconnect is not delivered twice.  Only the
+ * attached connection's io_work touches them.
+ */
+static bool kmq_qos2_seen(struct kmq_session *s, u16 pid)
 {
 	u32 i;
 
-	for (i = 0; i < conn->nqos2; i++)
-		if (conn->qos2_ids[i] == pid)
+	for (i = 0; i < s->nqos2; i++)
+		if (s->qos2_ids[i] == pid)
 			return true;
 	return false;
 }
 
-static int kmq_qos2_add(struct kmq_conn *conn, u16 pid)
+static int kmq_qos2_add(struct kmq_session *s, u16 pid)
 {
 	u16 *ids;
 
-	if (conn->nqos2 >= KMQ_MAX_QOS2_IN)
+	if (s->nqos2 >= KMQ_MAX_QOS2_IN)
 		return -ENOSPC;
-	if (!(conn->nqos2 & 15)) {
-		ids = krealloc_array(conn->qos2_ids, conn->nqos2 + 16,
-				     sizeof(*ids), GFP_KERNEL | __GFP_NOWARN);
+	if (!(s->nqos2 & 15)) {
+		ids = krealloc_array(s->qos2_ids, s->nqos2 + 16, sizeof(*ids),
+				     GFP_KERNEL | __GFP_NOWARN);
 		if (!ids)
 			return -ENOMEM;
-		conn->qos2_ids = ids;
+		s->qos2_ids = ids;
 	}
-	conn->qos2_ids[conn->nqos2++] = pid;
+	s->qos2_ids[s->nqos2++] = pid;
 	return 0;
 }
 
-static void kmq_qos2_del(struct kmq_conn *conn, u16 pid)
+static void kmq_qos2_del(struct kmq_session *s, u16 pid)
 {
 	u32 i;
 
-	for (i = 0; i < conn->nqos2; i++) {
-		if (conn->qos2_ids[i] == pid) {
-			conn->qos2_ids[i] = conn->qos2_ids[--conn->nqos2];
+	for (i = 0; i < s->nqos2; i++) {
+		if (s->qos2_ids[i] == pid) {
+			s->qos2_ids[i] = s->qos2_ids[--s->nqos2];
 			return;
 		}
 	}
 }
 
+/* Store if RETAIN, then route; the message is created once. */
+static int kmq_publish(struct kmq_conn *conn, const struct kmq_publish *p)
+{
+	struct kmq_net *kn = conn->kn;
+	struct kmq_msg *m;
+
+	m = kmq_msg_new(p);
+	if (!m) {
+		kmq_stat_inc(kn, KMQ_S_DROPPED);
+		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
+		return -ENOMEM;
+	}
+	if (p->retain)
+		kmq_retain_store(kn, m);
+	kmq_route(conn, m);
+	kmq_msg_put(m);
+	return 0;
+}
+
 static int kmq_handle_publish(struct kmq_conn *conn, u8 flags,
 			      const u8 *body, u32 len)
 {
+	struct kmq_session *s = conn->sess;
 	struct kmq_publish p;
 	int ret;
 
@@ -345,17 +403,18 @@ static int kmq_handle_publish(struct kmq_conn *conn, u8 flags,
 
 	switch (p.qos) {
 	case 0:
-		kmq_route(conn, &p);
+		kmq_publish(conn, &p);
 		return 0;
 	case 1:
-		kmq_route(conn, &p);
+		/* acknowledged even if it could not be routed (3.3.5-2) */
+		kmq_publish(conn, &p);
 		return kmq_send_ack(conn, KMQ_PUBACK, p.pid);
 	default:
 		/* deliver once; a re-sent PUBLISH only gets its PUBREC again */
-		if (!kmq_qos2_seen(conn, p.pid)) {
-			if (kmq_qos2_add(conn, p.pid))
+		if (!kmq_qos2_seen(s, p.pid)) {
+			if (kmq_qos2_add(s, p.pid))
 				return kmq_fail(conn, KMQ_R_NOMEM);
-			kmq_route(conn, &p);
+			kmq_publish(conn, &p);
 		}
 		return kmq_send_ack(conn, KMQ_PUBREC, p.pid);
 	}
@@ -390,14 +449,16 @@ int kmq_handle_packet(struct kmq_conn *conn, const struct kmq_fixed *fh,
 	case KMQ_PUBACK:
 	case KMQ_PUBREC:
 	case KMQ_PUBCOMP:
-		/* acks for outbound QoS 1/2, which is not sent yet */
-		ret = kmq_decode_ack(fh->type, body, fh->remaining, &pid);
-		return ret < 0 ? kmq_fail(conn, -ret) : 0;
-	case KMQ_PUBREL:
 		ret = kmq_decode_ack(fh->type, body, fh->remaining, &pid);
 		if (ret < 0)
 			return kmq_fail(conn, -ret);
-		kmq_qos2_del(conn, pid);
+		return kmq_session_ack(conn, fh->type, pid);
+	case KMQ_PUBREL:
+		/* an unknown id is answered too: the PUBCOMP may have been lost */
+		ret = kmq_decode_ack(fh->type, body, fh->remaining, &pid);
+		if (ret < 0)
+			return kmq_fail(conn, -ret);
+		kmq_qos2_del(conn->sess, pid);
 		return kmq_send_ack(conn, KMQ_PUBCOMP, pid);
 	case KMQ_SUBSCRIBE:
 		return kmq_handle_subscribe(conn, body, fh->remaining);
@@ -406,9 +467,14 @@ int kmq_handle_packet(struct kmq_conn *conn, const struct kmq_fixed *fh,
 	case KMQ_PINGREQ: {
 		u8 buf[2];
 
-		return kmq_conn_send_raw(conn, buf, kmq_encode_pingresp(buf));
+		return kmq_conn_reply(conn, buf, kmq_encode_pingresp(buf));
 	}
 	case KMQ_DISCONNECT:
+		/* MQTT-3.14.4-3: discard the Will */
+		if (conn->will) {
+			kmq_msg_put(conn->will);
+			conn->will = NULL;
+		}
 		kmq_conn_close(conn, KMQ_R_NONE);
 		return 0;
 	case KMQ_CONNECT:
@@ -416,25 +482,4 @@ int kmq_handle_packet(struct kmq_conn *conn, const struct kmq_fixed *fh,
 	default:
 		return kmq_fail(conn, KMQ_R_UNEXPECTED);
 	}
-}
-
-/**
- * kmq_session_end() - drop a connection's session state
- * @conn: the connection, already unreachable from its socket
- *
- * Removes every subscription, after which no publisher can find @conn.
- *
- * Context: the connection's release work.
- */
-void kmq_session_end(struct kmq_conn *conn)
-{
-	struct kmq_net *kn = conn->kn;
-	struct kmq_sub *s, *tmp;
-
-	down_write(&kn->route_lock);
-	list_for_each_entry_safe(s, tmp, &conn->subs, node)
-		kmq_sub_del(conn, s);
-	up_write(&kn->route_lock);
-	if (conn->connected)
-		atomic_dec(&kmq_live.sessions);
 }

@@ -8,8 +8,9 @@
  * queue work.  io_work is the single context that reads the socket,
  * parses packets, and sends: a work item never runs concurrently with
  * itself, so the receive buffer and the private send list need no lock.
- * Other connections' workers deliver messages by pushing a kmq_txitem onto
- * conn->inbox (a lock-free llist) and queueing io_work.
+ * Publishers queue deliveries to the connection's session (session.c) and
+ * queue io_work, which pulls them into the private send list as the
+ * inflight window and the socket allow.
  *
  * Teardown goes through kmq_conn_close(), which may be called from any
  * context, once or many times: the first call sets KMQ_CONN_CLOSING and
@@ -33,6 +34,7 @@
 #define KMQ_RX_KEEP	(64 << 10)	/* shrink back above this */
 #define KMQ_IO_BUDGET	64		/* loops per io_work run */
 #define KMQ_TX_IOV	32		/* kvecs per sendmsg */
+#define KMQ_TX_LOW	16		/* pull from the session below this */
 
 static struct kmem_cache *kmq_conn_cache __read_mostly;
 static struct kmem_cache *kmq_txitem_cache __read_mostly;
@@ -122,12 +124,10 @@ static struct kmq_txitem *kmq_txitem_alloc(void)
 	return it;
 }
 
-static void kmq_txitem_free(struct kmq_conn *conn, struct kmq_txitem *it)
+static void kmq_txitem_free(struct kmq_txitem *it)
 {
 	if (it->msg)
 		kmq_msg_put(it->msg);
-	if (it->counted)
-		atomic_dec(&conn->qlen);
 	if (it->raw && it->raw != it->inl)
 		kfree(it->raw);
 	kmem_cache_free(kmq_txitem_cache, it);
@@ -142,28 +142,15 @@ static u32 kmq_txitem_len(const struct kmq_txitem *it)
 	       it->msg->payload_len;
 }
 
-static void kmq_tx_append(struct kmq_conn *conn, struct llist_node *first,
-			  struct llist_node *last)
+static void kmq_tx_append(struct kmq_conn *conn, struct kmq_txitem *it)
 {
+	it->next = NULL;
 	if (conn->txtail)
-		conn->txtail->next = first;
+		conn->txtail->next = it;
 	else
-		conn->txhead = first;
-	conn->txtail = last;
-}
-
-/* Move the inbox (newest first) to the tail of the private FIFO. */
-static void kmq_tx_splice_inbox(struct kmq_conn *conn)
-{
-	struct llist_node *first, *last;
-
-	first = llist_del_all(&conn->inbox);
-	if (!first)
-		return;
-	first = llist_reverse_order(first);
-	for (last = first; last->next; last = last->next)
-		;
-	kmq_tx_append(conn, first, last);
+		conn->txhead = it;
+	conn->txtail = it;
+	conn->txcount++;
 }
 
 /* Add the bytes of @it, minus the first @skip, to @iov; returns kvecs used. */
@@ -208,8 +195,7 @@ static void kmq_tx_consume(struct kmq_conn *conn, u32 sent)
 	struct kmq_net *kn = conn->kn;
 
 	while (sent && conn->txhead) {
-		struct kmq_txitem *it = llist_entry(conn->txhead,
-						    struct kmq_txitem, ll);
+		struct kmq_txitem *it = conn->txhead;
 		u32 left = kmq_txitem_len(it) - conn->txoff;
 
 		if (sent < left) {
@@ -218,13 +204,14 @@ static void kmq_tx_consume(struct kmq_conn *conn, u32 sent)
 		}
 		sent -= left;
 		conn->txoff = 0;
-		conn->txhead = conn->txhead->next;
+		conn->txhead = it->next;
 		if (!conn->txhead)
 			conn->txtail = NULL;
+		conn->txcount--;
 		kmq_stat_inc(kn, KMQ_S_PKTS_OUT);
 		if (it->msg)
 			kmq_stat_inc(kn, KMQ_S_MSGS_OUT);
-		kmq_txitem_free(conn, it);
+		kmq_txitem_free(it);
 	}
 }
 
@@ -236,16 +223,19 @@ static void kmq_tx_consume(struct kmq_conn *conn, u32 sent)
 static int kmq_try_send(struct kmq_conn *conn)
 {
 	struct kvec iov[KMQ_TX_IOV];
+	struct kmq_txitem *pos;
 	struct msghdr msg;
-	struct llist_node *pos;
 	int progress = 0;
 	int niov, ret;
 	size_t total;
 	u32 skip;
 
 	for (;;) {
-		if (!conn->txhead)
-			kmq_tx_splice_inbox(conn);
+		if (conn->txcount < KMQ_TX_LOW && conn->sess) {
+			ret = kmq_session_pull(conn, KMQ_TX_LOW);
+			if (ret < 0)
+				return ret;
+		}
 		if (!conn->txhead)
 			break;
 		niov = 0;
@@ -253,10 +243,7 @@ static int kmq_try_send(struct kmq_conn *conn)
 		skip = conn->txoff;
 		for (pos = conn->txhead; pos && niov < KMQ_TX_IOV - 3;
 		     pos = pos->next) {
-			struct kmq_txitem *it = llist_entry(pos,
-							    struct kmq_txitem,
-							    ll);
-			int k = kmq_txitem_iov(it, skip, iov + niov,
+			int k = kmq_txitem_iov(pos, skip, iov + niov,
 					       KMQ_TX_IOV - niov);
 
 			while (k--)
@@ -265,7 +252,7 @@ static int kmq_try_send(struct kmq_conn *conn)
 		}
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
-		if (pos || !llist_empty(&conn->inbox))
+		if (pos)
 			msg.msg_flags |= MSG_MORE;
 		ret = kernel_sendmsg(conn->sock, &msg, iov, niov, total);
 		if (ret == -EAGAIN) {
@@ -292,8 +279,7 @@ static int kmq_try_send(struct kmq_conn *conn)
  * @buf: packet bytes (copied)
  * @len: length
  *
- * Context: the connection's io_work only; it goes straight to the private
- * send list, ahead of deliveries still in the inbox.
+ * Context: the connection's io_work only.
  * Return: 0 or -ENOMEM.
  */
 int kmq_conn_send_raw(struct kmq_conn *conn, const u8 *buf, u32 len)
@@ -308,67 +294,83 @@ int kmq_conn_send_raw(struct kmq_conn *conn, const u8 *buf, u32 len)
 	} else {
 		it->raw = kmemdup(buf, len, GFP_KERNEL | __GFP_NOWARN);
 		if (!it->raw) {
-			kmq_txitem_free(conn, it);
+			kmq_txitem_free(it);
 			return -ENOMEM;
 		}
 	}
 	it->rawlen = len;
-	it->ll.next = NULL;
-	kmq_tx_append(conn, &it->ll, &it->ll);
+	kmq_tx_append(conn, it);
 	return 0;
 }
 
 /**
- * kmq_conn_deliver() - queue a PUBLISH of @m to a subscriber
- * @conn: the subscriber
+ * kmq_conn_reply() - queue a reply to a client's packet
+ * @conn: the connection
+ * @buf: packet bytes (copied)
+ * @len: length
+ *
+ * Deliveries already queued to the session (as far as the inflight window
+ * allows) are moved to the send list first, so that a reply keeps its
+ * place after the messages that preceded it.
+ *
+ * Context: the connection's io_work only.
+ * Return: 0 or -ENOMEM.
+ */
+int kmq_conn_reply(struct kmq_conn *conn, const u8 *buf, u32 len)
+{
+	int ret;
+
+	if (conn->sess) {
+		ret = kmq_session_pull(conn, KMQ_TX_LOW);
+		if (ret < 0)
+			return ret;
+	}
+	return kmq_conn_send_raw(conn, buf, len);
+}
+
+/**
+ * kmq_conn_send_publish() - queue a PUBLISH for sending
+ * @conn: the connection
  * @m: the message (a reference is taken)
  * @qos: QoS of this delivery
+ * @pid: packet identifier (QoS 1/2)
+ * @dup: DUP flag (a re-send)
+ * @retain: RETAIN flag
  *
- * Drops the delivery (and counts it) when the subscriber's queue is full.
- *
- * Context: process context, kn->route_lock held for reading (which keeps
- * @conn alive).
+ * Context: the connection's io_work.
+ * Return: 0 or -ENOMEM.
  */
-void kmq_conn_deliver(struct kmq_conn *conn, struct kmq_msg *m, u8 qos)
+int kmq_conn_send_publish(struct kmq_conn *conn, struct kmq_msg *m, u8 qos,
+			  u16 pid, bool dup, bool retain)
 {
-	unsigned int limit = READ_ONCE(kmq_param_max_queued);
-	struct kmq_txitem *it;
+	struct kmq_txitem *it = kmq_txitem_alloc();
 
-	if (limit && atomic_inc_return(&conn->qlen) > limit) {
-		atomic_dec(&conn->qlen);
-		kmq_stat_inc(conn->kn, KMQ_S_DROPPED);
-		kmq_stat_inc(conn->kn, KMQ_S_REFUSAL + KMQ_R_QUEUE_FULL);
-		return;
-	}
-	if (!limit)
-		atomic_inc(&conn->qlen);
-	it = kmq_txitem_alloc();
-	if (!it) {
-		atomic_dec(&conn->qlen);
-		kmq_stat_inc(conn->kn, KMQ_S_DROPPED);
-		kmq_stat_inc(conn->kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
-		return;
-	}
+	if (!it)
+		return -ENOMEM;
 	kmq_msg_get(m);
 	it->msg = m;
-	it->counted = true;
-	it->hdrlen = kmq_encode_publish_prefix(it->hdr, qos, false, false,
+	it->hdrlen = kmq_encode_publish_prefix(it->hdr, qos, dup, retain,
 					       m->topic_len, m->payload_len);
-	llist_add(&it->ll, &conn->inbox);
-	queue_work(kmq_wq, &conn->io_work);
+	if (qos) {
+		it->pid[0] = pid >> 8;
+		it->pid[1] = pid & 0xff;
+		it->pidlen = 2;
+	}
+	kmq_tx_append(conn, it);
+	return 0;
 }
 
 static void kmq_tx_purge(struct kmq_conn *conn)
 {
-	struct llist_node *pos, *next;
+	struct kmq_txitem *pos, *next;
 
-	kmq_tx_splice_inbox(conn);
 	for (pos = conn->txhead; pos; pos = next) {
 		next = pos->next;
-		kmq_txitem_free(conn, llist_entry(pos, struct kmq_txitem, ll));
+		kmq_txitem_free(pos);
 	}
 	conn->txhead = NULL;
 	conn->txtail = NULL;
+	conn->txcount = 0;
 }
 
 /* ---- receive side ---- */
@@ -486,7 +488,7 @@ static void kmq_io_work(struct work_struct *work)
 			goto close;
 		progress |= ret;
 		if (conn->closing_after_tx) {
-			if (!conn->txhead && llist_empty(&conn->inbox))
+			if (!conn->txhead)
 				goto close;
 			continue;
 		}
@@ -523,7 +525,15 @@ static void kmq_release_work(struct work_struct *work)
 
 	timer_shutdown_sync(&conn->ka_timer);
 	cancel_work_sync(&conn->io_work);
-	kmq_session_end(conn);
+	if (conn->will) {
+		/* every end but DISCONNECT publishes the Will (MQTT-3.1.2-8) */
+		if (conn->will->retain)
+			kmq_retain_store(kn, conn->will);
+		kmq_route(conn, conn->will);
+		kmq_msg_put(conn->will);
+		conn->will = NULL;
+	}
+	kmq_session_disconnect(conn);
 	/* a publisher may have queued io_work before the session ended */
 	cancel_work_sync(&conn->io_work);
 
@@ -534,9 +544,9 @@ static void kmq_release_work(struct work_struct *work)
 	kmq_tx_purge(conn);
 
 	kvfree(conn->rxbuf);
+	conn->rxbuf = NULL;
 	kvfree(conn->targets);
-	kfree(conn->qos2_ids);
-	kfree(conn->client_id);
+	conn->targets = NULL;
 
 	mutex_lock(&kn->lock);
 	list_del(&conn->node);
@@ -544,8 +554,19 @@ static void kmq_release_work(struct work_struct *work)
 	wake_up(&kn->conns_wq);
 	mutex_unlock(&kn->lock);
 
-	kmem_cache_free(kmq_conn_cache, conn);
-	atomic_dec(&kmq_live.conns);
+	kmq_conn_put(conn);
+}
+
+/**
+ * kmq_conn_put() - drop a reference; the last one frees the connection
+ * @conn: the connection
+ */
+void kmq_conn_put(struct kmq_conn *conn)
+{
+	if (refcount_dec_and_test(&conn->ref)) {
+		kmem_cache_free(kmq_conn_cache, conn);
+		atomic_dec(&kmq_live.conns);
+	}
 }
 
 /**
@@ -589,9 +610,7 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	INIT_WORK(&conn->io_work, kmq_io_work);
 	INIT_WORK(&conn->release_work, kmq_release_work);
 	timer_setup(&conn->ka_timer, kmq_ka_timer, 0);
-	init_llist_head(&conn->inbox);
-	INIT_LIST_HEAD(&conn->subs);
-	atomic_set(&conn->qlen, 0);
+	refcount_set(&conn->ref, 1);
 	conn->last_rx = jiffies;
 	conn->saved_data_ready = l->saved_data_ready;
 	conn->saved_state_change = l->saved_state_change;

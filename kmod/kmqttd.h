@@ -14,6 +14,8 @@
  *
  * Locking, outermost first:
  *
+ *   kn->sess_lock (mutex)    the session table; attaching, detaching,
+ *                            creating and destroying sessions.
  *   kn->lock (mutex)         listener and connection lists.
  *   kn->route_lock (rwsem)   the trie and every session's subscription list;
  *                            readers route messages, writers (un)subscribe
@@ -21,11 +23,14 @@
  *                            for reading while it queues to subscribers, so
  *                            a session found in the trie stays alive until
  *                            up_read().
+ *   kn->retain_lock (mutex)  the retained messages.
+ *   sess->lock (spinlock)    a session's outbound queue and its attached
+ *                            connection pointer.
  *   sk->sk_callback_lock     socket callbacks and sk_user_data.
  *
  * A connection's io_work is the only context that reads its socket, sends
- * on it, or touches its receive and private send state; other contexts
- * only push onto conn->inbox (an llist) and queue io_work.
+ * on it, or touches its receive and private send state; publishers only
+ * queue to the session (under sess->lock) and queue io_work.
  */
 #ifndef _KMQTTD_H
 #define _KMQTTD_H
@@ -43,9 +48,14 @@
 #include <linux/socket.h>
 #include <net/sock.h>
 
+#include <linux/rbtree.h>
+
 #include "core/codec.h"
+#include "core/qos.h"
 
 struct kmq_trie;
+struct kmq_session;
+struct kmq_conn;
 
 /* Per-CPU event counters (summed on read). */
 enum kmq_stat {
@@ -72,6 +82,8 @@ struct kmq_live {
 	atomic_t msgs;
 	atomic_t subs;
 	atomic_t txitems;
+	atomic_t deliveries;
+	atomic_t retained;
 };
 
 extern struct kmq_live kmq_live;
@@ -85,6 +97,13 @@ extern unsigned int kmq_param_max_packet;
 extern unsigned int kmq_param_max_conns;
 extern unsigned int kmq_param_max_queued;
 extern unsigned int kmq_param_connect_timeout;
+extern unsigned int kmq_param_max_inflight;
+extern unsigned int kmq_param_session_expiry;
+extern bool kmq_param_retain;
+extern unsigned int kmq_param_retain_max;
+extern unsigned long kmq_param_retain_max_bytes;
+
+#define KMQ_SESS_HASH_BITS	12
 
 /**
  * struct kmq_net - per network namespace state
@@ -100,6 +119,14 @@ extern unsigned int kmq_param_connect_timeout;
  * @subs: number of subscriptions (under @route_lock)
  * @conns_max: peak of @nconns
  * @stats: per-CPU counters
+ * @sess_lock: protects @sessions, @nsessions and session attach/detach
+ * @sessions: hash table of struct kmq_session by client id
+ * @nsessions: sessions in the table
+ * @expire_work: destroys persistent sessions away for too long
+ * @retain_lock: protects @retained and its counters
+ * @retained: struct kmq_retained by topic
+ * @nretained: retained messages
+ * @retained_bytes: their topic and payload bytes
  */
 struct kmq_net {
 	struct net *net;
@@ -114,6 +141,14 @@ struct kmq_net {
 	u64 subs;
 	unsigned int conns_max;
 	struct kmq_pcpu_stats __percpu *stats;
+	struct mutex sess_lock;	/* sessions, nsessions, attach/detach */
+	struct hlist_head sessions[1 << KMQ_SESS_HASH_BITS];
+	unsigned int nsessions;
+	struct delayed_work expire_work;
+	struct mutex retain_lock;	/* retained, nretained, retained_bytes */
+	struct rb_root retained;
+	unsigned int nretained;
+	u64 retained_bytes;
 };
 
 /**
@@ -162,6 +197,7 @@ static inline const u8 *kmq_msg_payload(const struct kmq_msg *m)
 }
 
 struct kmq_msg *kmq_msg_new(const struct kmq_publish *p);
+struct kmq_msg *kmq_msg_new_will(const struct kmq_connect *c);
 void kmq_msg_put(struct kmq_msg *m);
 
 static inline void kmq_msg_get(struct kmq_msg *m)
@@ -170,8 +206,8 @@ static inline void kmq_msg_get(struct kmq_msg *m)
 }
 
 /**
- * struct kmq_txitem - a packet waiting to be sent
- * @ll: in conn->inbox, then in the private send list
+ * struct kmq_txitem - a packet waiting to be sent on a connection
+ * @next: private FIFO link (io_work only)
  * @msg: message of a PUBLISH (holds a reference), or NULL
  * @raw: bytes of any other packet (@inl or a kmalloc'd buffer)
  * @rawlen: length of @raw
@@ -179,11 +215,10 @@ static inline void kmq_msg_get(struct kmq_msg *m)
  * @hdrlen: length of @hdr
  * @pid: packet identifier of a PUBLISH, big endian
  * @pidlen: 0 (QoS 0) or 2
- * @counted: counts against the connection's queue limit
  * @inl: storage for small packets
  */
 struct kmq_txitem {
-	struct llist_node ll;
+	struct kmq_txitem *next;
 	struct kmq_msg *msg;
 	u8 *raw;
 	u32 rawlen;
@@ -191,7 +226,6 @@ struct kmq_txitem {
 	u8 hdrlen;
 	u8 pid[2];
 	u8 pidlen;
-	bool counted;
 	u8 inl[8];
 };
 
@@ -203,17 +237,17 @@ enum {
 
 /**
  * struct kmq_target - a routing destination collected under route_lock
- * @conn: subscriber
+ * @sess: subscriber
  * @qos: granted QoS of the best matching subscription
  */
 struct kmq_target {
-	struct kmq_conn *conn;
+	struct kmq_session *sess;
 	u8 qos;
 };
 
 /**
  * struct kmq_sub - one subscription of a session
- * @node: in conn->subs, under kn->route_lock
+ * @node: in sess->subs, under kn->route_lock
  * @qos: granted QoS
  * @len: filter length
  * @filter: the filter
@@ -226,13 +260,64 @@ struct kmq_sub {
 };
 
 /**
- * struct kmq_conn - a client connection and its session
+ * struct kmq_delivery - a message queued to a session
+ * @e: the core's queue entry (e.msg is the struct kmq_msg reference)
+ */
+struct kmq_delivery {
+	struct kmq_out_entry e;
+};
+
+/**
+ * struct kmq_session - MQTT session state (3.1.2.4), keyed by client id
+ * @kn: namespace state
+ * @hnode: in kn->sessions, under kn->sess_lock
+ * @client_id: NUL-terminated
+ * @id_len: length of @client_id
+ * @clean: created by a clean-session CONNECT (ends with its connection)
+ * @lock: protects @conn, @dead and @out
+ * @conn: attached connection, or NULL while the client is away
+ * @dead: being destroyed; deliveries are refused
+ * @out: outbound FIFO and QoS 1/2 state (core/qos.h)
+ * @subs: struct kmq_sub, under kn->route_lock
+ * @nsubs: length of @subs
+ * @qos2_ids: inbound QoS 2 packet ids awaiting PUBREL; used only by the
+ *	attached connection's io_work
+ * @nqos2: entries used in @qos2_ids
+ * @detached_at: jiffies when the last connection ended (expiry)
+ *
+ * Lifetime: created and destroyed under kn->sess_lock.  A session is
+ * destroyed only while no connection is attached, after its subscriptions
+ * are removed under kn->route_lock held for writing, so publishers (which
+ * find sessions in the trie under route_lock held for reading) never see
+ * a freed session.
+ */
+struct kmq_session {
+	struct kmq_net *kn;
+	struct hlist_node hnode;
+	char *client_id;
+	u16 id_len;
+	bool clean;
+	spinlock_t lock;	/* conn, dead, out */
+	struct kmq_conn *conn;
+	bool dead;
+	struct kmq_out out;
+	struct list_head subs;
+	u32 nsubs;
+	u16 *qos2_ids;
+	u32 nqos2;
+	unsigned long detached_at;
+};
+
+/**
+ * struct kmq_conn - a client connection
  * @kn: namespace state
  * @sock: the accepted socket
  * @saved_data_ready: original socket callback, restored at release
  * @saved_state_change: original socket callback
  * @saved_write_space: original socket callback
  * @node: in kn->conns
+ * @ref: the connection's own reference (dropped at the end of release)
+ *	plus short-lived ones (takeover waits for release with one)
  * @flags: KMQ_CONN_* bits
  * @io_work: reads, parses, and sends; never runs concurrently with itself
  * @release_work: tears the connection down
@@ -243,22 +328,17 @@ struct kmq_sub {
  * @connected: CONNECT accepted
  * @closing_after_tx: stop reading; close once the send list is empty
  * @keepalive: negotiated keepalive, seconds (0 = off)
- * @client_id: NUL-terminated client identifier
- * @clean: clean session flag
+ * @sess: attached session (after CONNECT)
+ * @will: Will message, published unless the client sends DISCONNECT
  * @rxbuf: receive buffer (one packet at a time, grows up to max packet)
  * @rxcap: size of @rxbuf
  * @rxlen: bytes in @rxbuf
- * @inbox: packets queued by other contexts, newest first
  * @txhead: private FIFO of packets being sent (io_work only)
  * @txtail: last element of @txhead
- * @txoff: bytes of the first item of @txhead already sent
- * @qlen: queued PUBLISH deliveries (counted items)
- * @subs: struct kmq_sub, under kn->route_lock
- * @nsubs: length of @subs
- * @targets: routing scratch (io_work only)
+ * @txoff: bytes of @txhead already sent
+ * @txcount: items in the private FIFO
+ * @targets: routing scratch (io_work and release only)
  * @ntargets_cap: capacity of @targets
- * @qos2_ids: packet ids of inbound QoS 2 messages awaiting PUBREL
- * @nqos2: entries used in @qos2_ids
  */
 struct kmq_conn {
 	struct kmq_net *kn;
@@ -267,6 +347,7 @@ struct kmq_conn {
 	void (*saved_state_change)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
 	struct list_head node;
+	refcount_t ref;
 	unsigned long flags;
 	struct work_struct io_work;
 	struct work_struct release_work;
@@ -277,27 +358,20 @@ struct kmq_conn {
 	bool connected;
 	bool closing_after_tx;
 	u16 keepalive;
-	char *client_id;
-	bool clean;
+	struct kmq_session *sess;
+	struct kmq_msg *will;
 
 	u8 *rxbuf;
 	u32 rxcap;
 	u32 rxlen;
 
-	struct llist_head inbox;
-	struct llist_node *txhead;
-	struct llist_node *txtail;
+	struct kmq_txitem *txhead;
+	struct kmq_txitem *txtail;
 	u32 txoff;
-	atomic_t qlen;
-
-	struct list_head subs;
-	u32 nsubs;
+	u32 txcount;
 
 	struct kmq_target *targets;
 	u32 ntargets_cap;
-
-	u16 *qos2_ids;
-	u32 nqos2;
 };
 
 /* stats.c */
@@ -327,15 +401,44 @@ void kmq_listener_stop_all(struct kmq_net *kn);
 struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock);
 void kmq_conn_close(struct kmq_conn *conn, int reason);
 void kmq_conn_close_all(struct kmq_net *kn);
+void kmq_conn_put(struct kmq_conn *conn);
 int kmq_conn_send_raw(struct kmq_conn *conn, const u8 *buf, u32 len);
-void kmq_conn_deliver(struct kmq_conn *conn, struct kmq_msg *m, u8 qos);
+int kmq_conn_reply(struct kmq_conn *conn, const u8 *buf, u32 len);
+int kmq_conn_send_publish(struct kmq_conn *conn, struct kmq_msg *m, u8 qos,
+			  u16 pid, bool dup, bool retain);
 int kmq_conns_init(void);
 void kmq_conns_exit(void);
+
+static inline void kmq_conn_get(struct kmq_conn *conn)
+{
+	refcount_inc(&conn->ref);
+}
+
+/* session.c */
+int kmq_session_connect(struct kmq_conn *conn, const struct kmq_connect *c,
+			bool *session_present);
+void kmq_session_disconnect(struct kmq_conn *conn);
+void kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
+			 bool retain);
+int kmq_session_pull(struct kmq_conn *conn, u32 max);
+int kmq_session_ack(struct kmq_conn *conn, u8 type, u16 pid);
+int kmq_session_resume(struct kmq_conn *conn);
+void kmq_sessions_net_init(struct kmq_net *kn);
+void kmq_sessions_net_exit(struct kmq_net *kn);
+int kmq_sessions_init(void);
+void kmq_sessions_exit(void);
+
+/* retain.c */
+void kmq_retain_store(struct kmq_net *kn, struct kmq_msg *m);
+void kmq_retain_deliver(struct kmq_net *kn, struct kmq_session *s,
+			const u8 *filter, u32 flen, u8 qos);
+void kmq_retain_net_exit(struct kmq_net *kn);
 
 /* broker.c */
 int kmq_handle_packet(struct kmq_conn *conn, const struct kmq_fixed *fh,
 		      const u8 *body);
-void kmq_session_end(struct kmq_conn *conn);
+void kmq_route(struct kmq_conn *conn, struct kmq_msg *m);
+void kmq_subs_remove_all(struct kmq_session *s);
 
 /* genl.c */
 int kmq_genl_init(void);

@@ -39,6 +39,26 @@ unsigned int kmq_param_max_queued = 1000;
 module_param_named(max_queued_messages, kmq_param_max_queued, uint, 0644);
 MODULE_PARM_DESC(max_queued_messages, "Messages queued per client (default 1000)");
 
+unsigned int kmq_param_max_inflight = 20;
+module_param_named(max_inflight_messages, kmq_param_max_inflight, uint, 0644);
+MODULE_PARM_DESC(max_inflight_messages, "Outbound QoS 1/2 messages in flight per client (default 20; 0: 65535)");
+
+unsigned int kmq_param_session_expiry;
+module_param_named(session_expiry, kmq_param_session_expiry, uint, 0644);
+MODULE_PARM_DESC(session_expiry, "Seconds a persistent session outlives its client (default 0: forever)");
+
+bool kmq_param_retain = true;
+module_param_named(retain_available, kmq_param_retain, bool, 0644);
+MODULE_PARM_DESC(retain_available, "Store retained messages (default Y)");
+
+unsigned int kmq_param_retain_max;
+module_param_named(retain_max, kmq_param_retain_max, uint, 0644);
+MODULE_PARM_DESC(retain_max, "Retained messages per namespace (default 0: unlimited)");
+
+unsigned long kmq_param_retain_max_bytes = 64UL << 20;
+module_param_named(retain_max_bytes, kmq_param_retain_max_bytes, ulong, 0644);
+MODULE_PARM_DESC(retain_max_bytes, "Bytes of retained topics and payloads per namespace (default 64 MiB)");
+
 unsigned int kmq_param_connect_timeout = 10;
 module_param_named(connect_timeout, kmq_param_connect_timeout, uint, 0644);
 MODULE_PARM_DESC(connect_timeout, "Seconds a new connection has to send CONNECT (default 10)");
@@ -50,10 +70,12 @@ static void kmq_check_live(void)
 	int m = atomic_read(&kmq_live.msgs);
 	int u = atomic_read(&kmq_live.subs);
 	int t = atomic_read(&kmq_live.txitems);
+	int d = atomic_read(&kmq_live.deliveries);
+	int r = atomic_read(&kmq_live.retained);
 
-	if (c || s || m || u || t)
-		pr_err("LEAK: live objects at unload: conns %d sessions %d msgs %d subs %d txitems %d\n",
-		       c, s, m, u, t);
+	if (c || s || m || u || t || d || r)
+		pr_err("LEAK: live objects at unload: conns %d sessions %d msgs %d subs %d txitems %d deliveries %d retained %d\n",
+		       c, s, m, u, t, d, r);
 	else
 		pr_info("unloaded, no live objects\n");
 }
@@ -72,9 +94,13 @@ static int __init kmq_init(void)
 	if (ret)
 		goto err_destroy_wq;
 
-	ret = kmq_netns_init();
+	ret = kmq_sessions_init();
 	if (ret)
 		goto err_conns;
+
+	ret = kmq_netns_init();
+	if (ret)
+		goto err_sessions;
 
 	ret = kmq_genl_init();
 	if (ret)
@@ -85,6 +111,8 @@ static int __init kmq_init(void)
 
 err_netns:
 	kmq_netns_exit();
+err_sessions:
+	kmq_sessions_exit();
 err_conns:
 	kmq_conns_exit();
 err_destroy_wq:
@@ -98,6 +126,7 @@ static void __exit kmq_exit(void)
 	kmq_netns_exit();
 	destroy_workqueue(kmq_wq);
 	rcu_barrier();
+	kmq_sessions_exit();
 	kmq_conns_exit();
 	kmq_check_live();
 }

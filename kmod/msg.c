@@ -51,3 +51,22 @@ void kmq_msg_put(struct kmq_msg *m)
 		atomic_dec(&kmq_live.msgs);
 	}
 }
+
+/**
+ * kmq_msg_new_will() - build the Will message of a CONNECT
+ * @c: the decoded CONNECT, with @c->will set
+ *
+ * Return: the message with one reference, or NULL.
+ */
+struct kmq_msg *kmq_msg_new_will(const struct kmq_connect *c)
+{
+	struct kmq_publish p = {
+		.qos = c->will_qos,
+		.retain = c->will_retain,
+		.topic = c->will_topic,
+		.payload = c->will_msg.p,
+		.payload_len = c->will_msg.len,
+	};
+
+	return kmq_msg_new(&p);
+}

@@ -88,6 +88,9 @@ static int __net_init kmq_net_init(struct net *net)
 	INIT_LIST_HEAD(&kn->conns);
 	init_waitqueue_head(&kn->conns_wq);
 	init_rwsem(&kn->route_lock);
+	mutex_init(&kn->retain_lock);
+	kn->retained = RB_ROOT;
+	kmq_sessions_net_init(kn);
 
 	kn->stats = alloc_percpu(struct kmq_pcpu_stats);
 	if (!kn->stats)
@@ -113,7 +116,12 @@ static void __net_exit kmq_net_exit(struct net *net)
 	kmq_listener_stop_all(kn);
 	kmq_conn_close_all(kn);
 	wait_event(kn->conns_wq, READ_ONCE(kn->nconns) == 0);
+	/* the last release work may still be inside its kn->lock section */
+	mutex_lock(&kn->lock);
+	mutex_unlock(&kn->lock);
 
+	kmq_sessions_net_exit(kn);
+	kmq_retain_net_exit(kn);
 	kmq_trie_free(kn->trie);
 	free_percpu(kn->stats);
 }

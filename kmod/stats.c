@@ -32,6 +32,7 @@ static const char * const kmq_reason_names[__KMQ_R_MAX] = {
 	[KMQ_R_MAX_SUBS] = "subscription limit",
 	[KMQ_R_QUEUE_FULL] = "queue full",
 	[KMQ_R_SLOW_READER] = "client not reading",
+	[KMQ_R_RETAIN_FULL] = "retained store full",
 };
 
 /**

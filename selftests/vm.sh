@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# SC2317: functions run from traps; SC2054: QEMU options contain commas.
+# shellcheck disable=SC2317,SC2054
 #
 # vm.sh - run a command in a throw-away QEMU guest with kmqttd loaded.
 #
@@ -25,11 +27,15 @@
 #   KMQ_MODPARAMS   insmod parameters, e.g. "port=1884 max_clients=10"
 #   KMQ_NO_WAIT=1   do not wait for a TCP listener after insmod
 #   KMQ_WAIT_PORT   port to wait for (default 1883)
-#   KMQ_*           every other KMQ_ variable is passed to CMD
+#   KMQ_*           every other KMQ_ variable is passed to CMD, plus
+#                   KMQ_TOP (repo top), KMQ_KERNEL (6.1 or 6.12) and, when
+#                   a module is loaded, KMQ_MODULE=/run/kmq-vm/module.ko
+#                   (a copy of it that the guest can always reach)
 #   VM_KERNEL       default for --kernel (6.1)
 #   VM_MEM          guest memory in MiB (2048)
 #   VM_SMP          guest CPUs (2)
 #   VM_TIMEOUT      host-side limit in seconds (1800); the guest is killed
+#   VM_STOP_GRACE   seconds a stopped (Ctrl-C, SIGTERM) guest gets to finish
 #   VM_APPEND       extra kernel command line
 #   VM_QEMU_ARGS    extra QEMU arguments (word-split)
 #   VM_LOG          where to save the guest kernel log
@@ -47,13 +53,16 @@ TOP=$(cd "$SELFTESTS/.." && pwd -P)
 LIB=$SELFTESTS/lib
 HARNESS_FAIL=125
 
-# Kernel log lines that fail the run.
+# Kernel log lines that fail the run.  Besides WARN/BUG/oops/panic/leak
+# reports, "BUG <cache> (...): ..." is how slub_debug reports redzone or
+# poison corruption, and "kernel BUG at" is BUG_ON().
 BAD_RE='WARNING:|BUG:|Oops|general protection|Kernel panic|kmqttd: LEAK|Objects remaining|hung_task|soft lockup|UBSAN|KASAN'
+BAD_RE+='|BUG [^ ]+ \(.*\): |kernel BUG at'
 
 msg() { echo "$SELF: $*" >&2; }
 die() { msg "$*"; exit $HARNESS_FAIL; }
-usage() {
-	sed -n 's/^# \{0,1\}//; 3,7p' "$0" >&2
+usage() { # the header comment, from "vm.sh -" to its end
+	sed -n '/^# vm.sh - /,/^[^#]/s/^# \{0,1\}//p' "$0" | sed '/^#/d' >&2
 	exit 2
 }
 
@@ -88,13 +97,15 @@ fi
 case $kernel in
 *.*.*) krel=$kernel ;;
 *.*)
-	krel=$(cd /boot && ls -d "vmlinuz-$kernel".[0-9]* 2>/dev/null |
-		sed 's/^vmlinuz-//' | sort -V | tail -n 1)
+	krel=$(for f in /boot/vmlinuz-"$kernel".[0-9]*; do
+		[ -e "$f" ] && echo "${f#/boot/vmlinuz-}"
+	done | sort -V | tail -n 1)
 	;;
 *) die "bad --kernel '$kernel' (want 6.1, 6.12 or a full release)" ;;
 esac
-[ -n "$krel" ] && [ -r "/boot/vmlinuz-$krel" ] ||
+if [ -z "$krel" ] || [ ! -r "/boot/vmlinuz-$krel" ]; then
 	die "no readable /boot/vmlinuz for kernel '$kernel'"
+fi
 [ -d "/lib/modules/$krel" ] || die "no /lib/modules/$krel"
 kshort=$(echo "$krel" | cut -d. -f1,2)
 
@@ -141,9 +152,9 @@ xfer=$run/xfer
 mkdir "$xfer"
 conlog=$run/console.log
 qpid=
-graceful=
+timer=
 cleanup() {
-	[ -z "$graceful" ] || kill "$graceful" 2>/dev/null
+	[ -z "$timer" ] || kill "$timer" 2>/dev/null
 	[ -z "$qpid" ] || kill "$qpid" 2>/dev/null
 	rm -rf "$run"
 }
@@ -163,10 +174,14 @@ printf '%s\0' "$@" >"$xfer/argv"
 	for n in $(compgen -e); do
 		case $n in
 		KMQ_TOP | KMQ_KERNEL) ;;
+		KMQ_MODULE) [ -n "$module" ] || printf '%s=%s\0' "$n" "${!n}" ;;
 		KMQ_*) printf '%s=%s\0' "$n" "${!n}" ;;
 		esac
 	done
 	printf '%s\0' "KMQ_TOP=$TOP" "KMQ_KERNEL=$kshort"
+	# The guest sees the loaded module as this copy (the host path may be
+	# hidden, e.g. under /tmp).
+	[ -z "$module" ] || printf '%s\0' "KMQ_MODULE=/run/kmq-vm/module.ko"
 } >"$xfer/env"
 [ -z "$module" ] || cp "$module" "$xfer/module.ko" || die "cannot copy $module"
 
@@ -178,19 +193,21 @@ append+=" mitigations=off tsc=reliable no_timer_check cryptomgr.notests"
 append+=" i8042.noaux i8042.nomux i8042.nopnp 8250.nr_uarts=1"
 append+=" ${VM_APPEND:-}"
 
+# QEMU option values escape "," as ",,".
+qpath() { printf '%s' "${1//,/,,}"; }
 p9=security_model=none,multidevs=remap
 qemu=(qemu-system-x86_64
 	-machine q35 -accel tcg,thread=multi -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-2048}"
 	-nodefaults -nographic -no-reboot
 	-kernel "$kimage" -initrd "$initrd" -append "$append"
-	-chardev "file,id=kcon,path=$conlog" -serial chardev:kcon
+	-chardev "file,id=kcon,path=$(qpath "$conlog")" -serial chardev:kcon
 	-device virtio-serial-pci
 	-chardev stdio,id=out,signal=off -device virtconsole,chardev=out
 	-fsdev "local,id=fsroot,path=/,readonly=on,$p9"
 	-device virtio-9p-pci,fsdev=fsroot,mount_tag=kmqroot
-	-fsdev "local,id=fsrepo,path=$TOP,$p9"
+	-fsdev "local,id=fsrepo,path=$(qpath "$TOP"),$p9"
 	-device virtio-9p-pci,fsdev=fsrepo,mount_tag=kmqrepo
-	-fsdev "local,id=fsxfer,path=$xfer,$p9"
+	-fsdev "local,id=fsxfer,path=$(qpath "$xfer"),$p9"
 	-device virtio-9p-pci,fsdev=fsxfer,mount_tag=kmqxfer
 )
 # shellcheck disable=SC2206
@@ -200,17 +217,17 @@ if [ -n "$hostfwd" ]; then
 		-device virtio-net-pci,netdev=n0)
 fi
 
-# First Ctrl-C/SIGTERM: ask the guest to stop CMD (it still unloads the
-# module and dumps its log), and kill QEMU if that takes over 30 s.
-# Second one: kill QEMU now.
+# First Ctrl-C/SIGTERM/SIGHUP: ask the guest to stop CMD (it still unloads
+# the module and dumps its log) and give it VM_STOP_GRACE (30) s.  Second
+# one: kill QEMU.
 interrupted=
 on_signal() {
 	if [ -z "$interrupted" ]; then
 		interrupted=$1
 		msg "stopping the guest (again to kill it)"
 		: >"$xfer/stop"
-		(timeout 30 tail --pid="$qpid" -f /dev/null || kill "$qpid") 2>/dev/null &
-		graceful=$!
+		sleep "${VM_STOP_GRACE:-30}" &
+		timer=$!
 	else
 		msg "killing the guest"
 		kill "$qpid" 2>/dev/null
@@ -227,22 +244,47 @@ t0=$(date +%s.%N)
 timeout -k 10 "${VM_TIMEOUT:-1800}" "${qemu[@]}" </dev/null &
 qpid=$!
 while :; do
-	wait "$qpid"
-	qrc=$?
-	kill -0 "$qpid" 2>/dev/null || break # else: a trap interrupted wait
+	done_pid=
+	# shellcheck disable=SC2086
+	wait -n -p done_pid "$qpid" $timer
+	st=$?
+	if [ "${done_pid:-}" = "$qpid" ]; then
+		qrc=$st
+		break
+	elif [ -n "$timer" ] && [ "${done_pid:-}" = "$timer" ]; then
+		msg "the guest did not stop in time, killing it"
+		timer=
+		kill "$qpid" 2>/dev/null
+	fi # else a trap interrupted the wait
 done
 qpid=
+[ -z "$timer" ] || kill "$timer" 2>/dev/null
+timer=
 t1=$(date +%s.%N)
 
 # ------------------------------------------------------------ verdict
 status() { sed -n "s/^$1=//p" "$xfer/status" 2>/dev/null | tail -n 1; }
 logfile=${VM_LOG:-$TOP/build/vm/console-$kshort.log}
-tr -d '\r' <"$conlog" >"$logfile" 2>/dev/null || logfile=$conlog
+# (renamed into place: concurrent runs each leave a complete log)
+if tr -d '\r' <"$conlog" >"$logfile.$$" 2>/dev/null; then
+	mv -f "$logfile.$$" "$logfile"
+else
+	rm -f "$logfile.$$"
+	logfile=$conlog
+fi
 
 fail=
-[ "$qrc" = 124 ] && fail="timed out after ${VM_TIMEOUT:-1800} s, guest killed"
-if [ -z "$fail" ] && [ "$(status done)" != 1 ]; then
-	fail="the guest died before finishing (QEMU status $qrc)"
+if [ "$qrc" = 124 ]; then
+	fail="timed out after ${VM_TIMEOUT:-1800} s, guest killed"
+elif [ ! -s "$conlog" ]; then
+	die "QEMU failed to start (status $qrc)"
+fi
+if [ -z "$fail" ] && [ "$(status finished)" != 1 ]; then
+	if [ -n "$interrupted" ]; then
+		fail="interrupted (SIG$interrupted), guest killed before it finished"
+	else
+		fail="the guest died before finishing (QEMU status $qrc)"
+	fi
 fi
 [ "$(status insmod)" = fail ] && fail="insmod $modname failed"
 [ "$(status listen)" = timeout ] &&
@@ -271,5 +313,6 @@ if [ -n "$fail" ]; then
 fi
 [ -n "$rc" ] || die "no exit status from the guest"
 [ "${VM_QUIET:-0}" = 1 ] ||
-	msg "$krel: ok, command status $rc ($(awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.1f\", b - a }") s in the VM, log in $logfile)"
+	msg "$krel: guest ok, command exit status $rc ($(awk -v a="$t0" -v b="$t1" \
+		"BEGIN { printf \"%.1f\", b - a }") s in the VM, kernel log: $logfile)"
 exit "$rc"

@@ -69,6 +69,7 @@ enum kmq_reason {
 	KMQ_R_MAX_SUBS,		/* too many subscriptions for one client */
 	KMQ_R_QUEUE_FULL,	/* outbound queue full, message dropped */
 	KMQ_R_SLOW_READER,	/* client does not read its socket */
+	KMQ_R_RETAIN_FULL,	/* retained store full, message not stored */
 	__KMQ_R_MAX,
 };
 

@@ -52,19 +52,27 @@ struct kmq_out_entry {
  * @head: oldest entry (inflight ones first)
  * @tail: newest entry
  * @next_send: first entry in state KMQ_OUT_QUEUED, or NULL
+ * @last_inflight: last entry in a KMQ_OUT_WAIT_* state (the one before
+ *	@next_send), or NULL
  * @inflight: entries in a KMQ_OUT_WAIT_* state
  * @queued: entries in state KMQ_OUT_QUEUED
  * @queued_qos0: of which QoS 0
  * @last_pid: last packet identifier assigned
+ * @pid_free: how many identifiers after @last_pid are known to be unused
+ *	(a cache; 0 is always correct: set it to 0 if @last_pid is changed)
+ *
+ * All zero (kmq_out_init(), kzalloc()) is an empty FIFO.
  */
 struct kmq_out {
 	struct kmq_out_entry *head;
 	struct kmq_out_entry *tail;
 	struct kmq_out_entry *next_send;
+	struct kmq_out_entry *last_inflight;
 	u32 inflight;
 	u32 queued;
 	u32 queued_qos0;
 	u16 last_pid;
+	u16 pid_free;
 };
 
 void kmq_out_init(struct kmq_out *o);

@@ -4,8 +4,9 @@
 
     python3 mkcorpus.py [OUTDIR]      (default: corpus/ next to this file)
 
-Creates OUTDIR/codec/* (valid MQTT 3.1.1 packets and packet streams) and
-OUTDIR/trie/* (operation programs for fuzz_trie.c).  Deterministic.
+Creates OUTDIR/codec/* (valid MQTT 3.1.1 packets and packet streams),
+OUTDIR/trie/* (operation programs for fuzz_trie.c) and OUTDIR/session/*
+(client sessions for fuzz_session.c).  Deterministic.
 """
 import os
 import struct
@@ -148,10 +149,130 @@ def trie_prog():
     return progs
 
 
+def session_prog():
+    """fuzz_session inputs: two config bytes, then tagged operations.
+
+    Byte 0: slots - 1 (bits 0-1), window index (2-4), queue limit index
+    (5-7); byte 1: max packet index (bits 0-1).  Tag: slot (bits 0-1),
+    arg (2-4), op (5-7): 0-3 data (length byte + bytes), 4 build packet
+    arg, 5 client acks (arg bit 2 all, bit 1 keep, bit 0 pick), 6 drop
+    the connection, 7 allocation countdown byte.
+    """
+    windows = [0, 1, 2, 3, 4, 16, 65535, 70000]
+    limits = [0, 1, 2, 3, 5, 8, 16, 64]
+    maxpkt = [4096, 32, 128, 1024]
+
+    def cfg(slots=2, window=0, limit=0, mp=4096):
+        return bytes([(slots - 1) | (windows.index(window) << 2) |
+                      (limits.index(limit) << 5), maxpkt.index(mp)])
+
+    def data(slot, raw, step=255):
+        out = bytearray()
+        for i in range(0, len(raw), step):
+            chunk = raw[i:i + step]
+            out += bytes([slot, len(chunk)]) + chunk
+        return bytes(out)
+
+    def build(slot, kind, *args):
+        return bytes([(4 << 5) | (kind << 2) | slot]) + bytes(args)
+
+    def acks(slot, arg=4, *pick):
+        return bytes([(5 << 5) | (arg << 2) | slot]) + bytes(pick)
+
+    def drop(slot):
+        return bytes([(6 << 5) | slot])
+
+    def fault(n):
+        return bytes([7 << 5, n])
+
+    def ack(t, pid):
+        return pkt(t, 2 if t == 6 else 0, u16(pid))
+
+    disc = pkt(14, 0, b"")
+    c0 = connect(cid="c0")
+    c1 = connect(cid="c1")
+    progs = {}
+    # subscriber at QoS 2 on '#', publisher at each QoS, acks by hand:
+    # the broker's outbound pids are 1 (QoS 1) and 2 (QoS 2)
+    progs["qos_each"] = (
+        cfg() + data(0, c0 + subscribe(1, [("#", 2)])) +
+        data(1, c1 + publish("a/b", b"zero") +
+             publish("a/b", b"one", 1, 10) +
+             publish("a/b", b"two", 2, 11) + ack(6, 11)) +
+        data(0, ack(4, 1) + ack(5, 2) + ack(7, 2)) +
+        data(1, disc) + data(0, disc))
+    # the same with the harness acking, granted QoS below published
+    progs["qos_auto_acks"] = (
+        cfg(3) + data(0, c0 + subscribe(1, [("a/+", 1), ("+/b", 0)])) +
+        data(2, connect(cid="c2") + subscribe(2, [("a/b", 2)])) +
+        data(1, c1 + publish("a/b", b"p0") + publish("a/b", b"p1", 1, 1) +
+             publish("a/b", b"p2", 2, 2) + publish("a/c", b"p3", 2, 3)) +
+        acks(1) + acks(0) + acks(2) + acks(2) + acks(0) +
+        data(0, pkt(12, 0, b"") + unsubscribe(3, ["a/+", "x"])) +
+        data(1, publish("a/b", b"after", 1, 4)) + acks(0) + acks(1))
+    # window 1, queue limit 2: QoS 0 waits behind, evictions, refusals
+    progs["window1_limit2"] = (
+        cfg(2, 1, 2) + data(0, c0 + subscribe(1, [("t", 2)])) +
+        data(1, c1 + b"".join(publish("t", bytes([i]), i % 3, 1 + i)
+                              for i in range(8))) +
+        acks(0, 0) + acks(0, 0) + acks(0, 4) + acks(0, 4) + acks(1))
+    # out of order and duplicate acks
+    progs["acks_out_of_order"] = (
+        cfg(2, 16) + data(0, c0 + subscribe(1, [("q", 2)])) +
+        data(1, c1 + b"".join(publish("q", b"x", 2, 1 + i)
+                              for i in range(4))) +
+        data(0, ack(5, 3) + ack(5, 1) + ack(5, 3) + ack(7, 1) +
+             ack(7, 1) + ack(4, 2) + ack(7, 4) + ack(5, 4) + ack(5, 2) +
+             ack(7, 2) + ack(7, 3) + ack(7, 4) + ack(5, 9)) + acks(1))
+    # persistent session: offline queueing, resume with DUP and PUBREL
+    progs["persistent"] = (
+        cfg(2, 4, 8) +
+        data(0, connect(flags=0, cid="p") + subscribe(1, [("a/#", 2)])) +
+        data(1, c1 + publish("a/1", b"q1", 1, 1) +
+             publish("a/2", b"q2", 2, 2) + publish("a/3", b"q2b", 2, 3)) +
+        data(0, ack(5, 2)) + drop(0) +
+        data(1, publish("a/4", b"q0") + publish("a/5", b"q1", 1, 4)) +
+        data(0, connect(flags=0, cid="p")) + acks(0) + acks(0) +
+        acks(1) + data(0, disc) +
+        data(0, connect(flags=0x02, cid="p")) + data(0, disc))
+    # take-over, wills, DISCONNECT suppresses the will
+    progs["takeover_will"] = (
+        cfg(3) + data(1, c1 + subscribe(1, [("w/#", 2)])) +
+        data(0, connect(flags=0x2E, cid="x", will=("w/x", b"gone"))) +
+        data(2, connect(flags=0x0E, cid="x", will=("w/y", b"y"))) +
+        data(2, disc) +
+        data(0, connect(flags=0x16, cid="z", will=("w/z", b"z"))) +
+        drop(0) + acks(1) + acks(1))
+    # refusals: bad level, empty id without clean session, too large,
+    # second CONNECT, not CONNECT first, server-only packet, bad QoS
+    progs["refusals"] = (
+        cfg(4, 0, 0, 32) + data(0, connect(level=5)) +
+        data(1, connect(flags=0, cid="")) +
+        data(2, c0 + publish("a", b"y" * 40)) +
+        data(3, c1 + c1) + data(0, pkt(12, 0, b"")) +
+        data(1, connect(cid="") + pkt(9, 0, u16(1) + b"\x00")) +
+        data(2, connect(cid="") + b"\x36\x05\x00\x01a\x00\x01"))
+    # packets split into one-byte chunks (NEED_MORE everywhere)
+    progs["split_bytes"] = (
+        cfg() + data(0, c0 + subscribe(1, [("s", 1)]), 1) +
+        data(1, c1 + publish("s", b"split", 1, 7), 1) +
+        data(0, ack(4, 1), 1) + data(1, disc, 3))
+    # the packet builder and an allocation failure while subscribing
+    progs["builder"] = (
+        cfg(2, 2, 3) + build(0, 0, 0x11, 0x05) + build(1, 0, 0x03, 0) +
+        build(0, 1, 0x01, 0x21, 0x14) + fault(0) + build(0, 1, 0, 0x13) +
+        build(1, 3, 0x08, 5, 3, 1, 2, 3) + build(1, 3, 0x11, 6, 0) +
+        build(1, 3, 0x50, 7, 1, 9) + build(1, 6, 6) + acks(0, 4) +
+        build(0, 4) + build(0, 2, 0x01) + build(0, 7, 1, 0) + drop(0) +
+        build(0, 0, 0x04, 0) + acks(0, 7, 0) + build(1, 5))
+    return progs
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
-    for sub, items in (("codec", CODEC), ("trie", trie_prog())):
+    for sub, items in (("codec", CODEC), ("trie", trie_prog()),
+                       ("session", session_prog())):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for name, data in sorted(items.items()):

@@ -195,6 +195,8 @@ class Raw:
         self.received = 0
         self.is_closed = False
         self.pid = 0
+        self.stash = []         # packets read ahead by collect()
+        self.rel_wait = set()   # QoS 2 ids answered with PUBREC
         harness.on_cleanup(self.close)
 
     def send(self, data):
@@ -215,6 +217,8 @@ class Raw:
         self.received += len(data)
 
     def recv_packet(self, timeout=WAIT):
+        if getattr(self, "stash", None):
+            return self.stash.pop(0)
         deadline = time.monotonic() + timeout
         while True:
             p = parse(self.buf)
@@ -320,6 +324,228 @@ class Raw:
         if not self.is_closed:
             self.is_closed = True
             self.sock.close()
+
+    # -- conformance helpers
+
+    def try_send(self, data):
+        """send() that ignores a connection the broker already closed."""
+        try:
+            self.send(data)
+        except OSError:
+            pass
+
+    def expect_silent_close(self, what="", timeout=WAIT):
+        """The broker must close the connection without sending anything
+        (more).  Fails as soon as a byte arrives, so a broker that answers
+        a PINGREQ queued behind a bad packet fails fast."""
+        deadline = time.monotonic() + timeout
+        if self.buf:
+            raise Fail("%sbroker sent %r instead of closing"
+                       % (what and what + ": ", bytes(self.buf[:64])))
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                raise Fail("%sbroker did not close the connection within "
+                           "%.1fs" % (what and what + ": ", timeout))
+            try:
+                data = self.sock.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            if not data:
+                self.close()
+                return
+            self.received += len(data)
+            p = parse(bytearray(data))
+            raise Fail("%sbroker sent %r instead of closing%s"
+                       % (what and what + ": ", data[:64],
+                          " (it answered a packet sent after the bad one)"
+                          if p and p[0].type == PINGRESP else ""))
+
+    def bye(self, timeout=WAIT):
+        """DISCONNECT, then wait until the broker has closed the
+        connection (so the DISCONNECT has been processed)."""
+        self.send(DISCONNECT_PKT)
+        self.wait_closed(timeout)
+
+    def hangup(self, timeout=WAIT):
+        """Close our sending side without DISCONNECT (the broker sees EOF)
+        and wait until the broker has closed the connection."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+        return self.wait_closed(timeout)
+
+    def pub(self, topic, payload=b"", qos=0, retain=False, pid=None,
+            dup=False):
+        """PUBLISH and complete its QoS flow (PUBACK, or PUBREC PUBREL
+        PUBCOMP), checking the acknowledgements; returns the packet id.
+        Only for a client that receives nothing else meanwhile."""
+        if qos and pid is None:
+            pid = self.next_pid()
+        self.send(publish_pkt(topic, payload, qos, retain, dup=dup, pid=pid))
+        if qos == 1:
+            check_eq(self.expect(PUBACK).raw, ack_pkt(PUBACK, pid), "PUBACK")
+        elif qos == 2:
+            check_eq(self.expect(PUBREC).raw, ack_pkt(PUBREC, pid), "PUBREC")
+            self.send(ack_pkt(PUBREL, pid))
+            check_eq(self.expect(PUBCOMP).raw, ack_pkt(PUBCOMP, pid),
+                     "PUBCOMP")
+        return pid
+
+    def collect(self, until=None, n=None, ack=True, timeout=WAIT):
+        """Read PUBLISH packets until one with payload `until` (or for
+        which until(packet) is true; not returned) or until n were read;
+        return them.  ack: answer QoS 1 with PUBACK, QoS 2 with PUBREC,
+        and PUBREL with PUBCOMP (a PUBREL is otherwise an error, as is
+        any other packet type); before returning, wait for the PUBREL of
+        every QoS 2 message it answered, keeping PUBLISHes that arrive
+        meanwhile for the next read."""
+        got = []
+        deadline = time.monotonic() + timeout
+
+        def next_packet(what):
+            try:
+                return self.recv_packet(max(0.0, deadline -
+                                            time.monotonic()))
+            except (Closed, TimeoutError) as e:
+                diag("received before: %r" % got)
+                raise Fail("waiting for %s: %s" % (what, e))
+
+        def handle(p):
+            """Acknowledge p; return it if it is a PUBLISH."""
+            if getattr(p, "handled", False):
+                return p
+            if p.type == PUBREL and ack:
+                check_eq(p.raw, ack_pkt(PUBREL, p.pid), "PUBREL")
+                self.send(ack_pkt(PUBCOMP, p.pid))
+                self.rel_wait.discard(p.pid)
+                return None
+            if p.type != PUBLISH:
+                raise Fail("expected PUBLISH, got %r" % p)
+            p.handled = True
+            if ack and p.qos == 1:
+                self.send(ack_pkt(PUBACK, p.pid))
+            elif ack and p.qos == 2:
+                self.send(ack_pkt(PUBREC, p.pid))
+                self.rel_wait.add(p.pid)
+            return p
+
+        while n is None or len(got) < n:
+            p = handle(next_packet(
+                "%d messages (have %d)" % (n, len(got)) if n else
+                "a matching PUBLISH" if callable(until) else
+                "payload %r" % (until,)))
+            if p is None:
+                continue
+            if until is not None and (until(p) if callable(until)
+                                      else p.payload == until):
+                break
+            got.append(p)
+        while ack and self.rel_wait:
+            p = handle(next_packet("PUBREL for %r" % sorted(self.rel_wait)))
+            if p is not None:
+                self.stash.append(p)
+        return got
+
+
+def ack_pkt(ptype, pid):
+    """PUBACK, PUBREC, PUBREL (flags 0010), PUBCOMP or UNSUBACK."""
+    return bytes([ptype << 4 | (2 if ptype == PUBREL else 0), 2]) + \
+        struct.pack("!H", pid)
+
+
+def expect_close(data, what, connect=True, **kw):
+    """A new raw client (connected unless connect=False) sends data and a
+    PINGREQ behind it; the broker must close the connection without
+    answering anything (so the PINGREQ proves it did not go on)."""
+    r = Raw()
+    if connect:
+        r.connect(**kw)
+    r.try_send(data + PINGREQ_PKT)
+    r.expect_silent_close(what)
+    return r
+
+
+def clear_session(client_id):
+    """Discard a persistent session: connect with clean session 1 and
+    disconnect (for on_cleanup; errors are ignored)."""
+    with contextlib.suppress(Exception):
+        r = Raw()
+        r.connect(client_id, clean=True)
+        r.send(DISCONNECT_PKT)
+        r.wait_closed()
+
+
+def filter_refused(flt, strict_kmqttd=True):
+    """SUBSCRIBE [valid QoS 1, flt, valid QoS 2]: the broker answers
+    0x80 for flt and serves the others, or closes the connection without
+    answering (both conform).  kmqttd must answer 0x80 unless
+    strict_kmqttd is false."""
+    ta, tb = topic("ok"), topic("ok")
+    r = Raw()
+    r.connect()
+    r.try_send(subscribe_pkt(0x0F0F, [(ta, 1), (flt, 0), (tb, 2)]) +
+               PINGREQ_PKT)
+    try:
+        p = r.recv_packet()
+    except Closed as e:
+        check(not (harness.IS_KMQTTD and strict_kmqttd), "kmqttd: no SUBACK "
+              "for the invalid filter %r (%s)" % (flt, e))
+        diag("filter %r: connection closed" % flt)
+        return
+    except TimeoutError:
+        raise Fail("no SUBACK and no close for filter %r" % flt)
+    check_eq((p.type, p.pid), (SUBACK, 0x0F0F), "SUBACK (type, id)")
+    codes = list(p.body[2:])
+    check(len(codes) == 3 and codes[1] == 0x80 and codes[0] in (0, 1) and
+          codes[2] in (0, 1, 2), "SUBACK codes %r for [QoS 1, %r, QoS 2]"
+          % (codes, flt))
+    r.expect(PINGRESP)
+    p = Raw()
+    p.connect()
+    p.pub(tb, b"served", qos=1)
+    check_eq([m.payload for m in r.collect(n=1)], [b"served"],
+             "delivery to the valid filter")
+
+
+def session_id():
+    """A new client id whose session is discarded when the test ends."""
+    ident = cid()
+    harness.on_cleanup(lambda: clear_session(ident))
+    return ident
+
+
+def sentinel(t, qos=0, payload=b"sentinel"):
+    """Publish a sentinel on t from a new client (flow completed)."""
+    p = Raw()
+    p.connect()
+    p.pub(t, payload, qos=qos)
+    p.bye()
+
+
+def will_before_sentinel(s, wt, payload=b"will", qos=0):
+    """Raw subscriber s of Will topic wt; call once the broker has closed
+    the Will client's connection: a sentinel published now must not come
+    before the Will (a Will after it is accepted if within 2 s)."""
+    sentinel(wt, qos)
+    got = s.collect(until=b"sentinel")
+    if not got:
+        diag("no Will before the sentinel, waiting 2 s more")
+        got = s.collect(n=1, timeout=2.0)
+    check_eq([(m.topic, m.payload, m.qos, m.retain) for m in got],
+             [(wt, payload, qos, False)],
+             "Will (topic, payload, qos, retain)")
+
+
+def clear_retained(*topics):
+    """Delete the retained messages of these topics (empty retained
+    PUBLISH, then a PINGREQ round trip so it has been processed)."""
+    with contextlib.suppress(Exception):
+        r = Raw()
+        r.connect()
+        for t in topics:
+            r.publish(t, b"", retain=True)
+        r.ping()
+        r.disconnect()
 
 
 # ------------------------------------------------------------ paho client

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # SPDX-License-Identifier: GPL-2.0
 #
 # /init of the selftests/vm.sh initramfs (runs as PID 1 under busybox sh).
@@ -42,10 +43,10 @@ fatal() {
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 
-for m in $(cat /etc/kmq/modules.base); do
+while read -r m; do
 	log "insmod $m"
 	insmod "/lib/modules/$m" || fatal "insmod $m failed"
-done
+done </etc/kmq/modules.base
 
 log "mounting the root"
 mount -t 9p -o "$P9,ro,cache=loose" kmqroot $NR || fatal "cannot mount the host root"
@@ -67,6 +68,7 @@ done
 mkdir -p $X
 mount -t 9p -o "$P9,cache=none" kmqxfer $X || fatal "cannot mount the exchange dir"
 [ -r $X/config ] || fatal "no $X/config"
+# shellcheck source=/dev/null
 . $X/config
 
 # The repository, at the same absolute path as on the host.  If the path is
@@ -81,9 +83,9 @@ hostname kmq-vm
 ip link set lo up
 
 if [ "${VM_NET:-0}" = 1 ]; then
-	for m in $(cat /etc/kmq/modules.net); do
+	while read -r m; do
 		insmod "/lib/modules/$m" || fatal "insmod $m failed"
-	done
+	done </etc/kmq/modules.net
 	i=0
 	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do
 		sleep 0.05

@@ -12,13 +12,14 @@
 #   module.ko  the module to load (absent with --no-module)
 #   stop     created by the host to ask for an early, clean stop
 # Outputs:
-#   status   key=value lines: insmod= listen= rc= stopped= rmmod= done=
+#   status   key=value lines: insmod= listen= rc= stopped= rmmod= finished=
 #   dmesg.txt  the kernel log after the unload
 #
 # The command's stdout/stderr go to /dev/hvc0 (vm.sh's stdout); everything
 # this script prints goes to the kernel console (ttyS0, the host's log).
 
 X=/run/kmq-vm
+# shellcheck source=/dev/null
 . $X/config
 
 log() {
@@ -48,11 +49,11 @@ kill_strays() {
 
 # TERM everything left over, give it up to 2 s, then KILL.
 reap_strays() {
-	local i
+	local deadline=$((SECONDS + 2))
 	kill_strays TERM
 	[ "$nkilled" -gt 0 ] || return 0
 	log "terminating $nkilled leftover process(es)"
-	for i in $(seq 20); do
+	while [ $SECONDS -le $deadline ]; do
 		sleep 0.1
 		kill_strays 0
 		[ "$nkilled" -gt 0 ] || return 0
@@ -63,11 +64,11 @@ reap_strays() {
 
 # Is something listening on TCP port $1 (IPv4 or IPv6)?
 listening() {
-	local hex f sl laddr raddr state rest
+	local hex f laddr state rest
 	hex=$(printf '%04X' "$1")
 	for f in /proc/net/tcp /proc/net/tcp6; do
 		[ -r $f ] || continue
-		while read -r sl laddr raddr state rest; do
+		while read -r _ laddr _ state rest; do
 			[ "$state" = 0A ] && [ "${laddr##*:}" = "$hex" ] && return 0
 		done <$f
 	done
@@ -90,7 +91,7 @@ finish() {
 	fi
 	dmesg >$X/dmesg.txt 2>/dev/null
 	log "done"
-	st done=1
+	st finished=1
 	sync
 	exit 0
 }
@@ -126,10 +127,9 @@ if [ -n "$VM_MODNAME" ]; then
 	fi
 	if [ "${KMQ_NO_WAIT:-0}" != 1 ]; then
 		port=${KMQ_WAIT_PORT:-1883}
-		i=0
-		while ! listening "$port" && [ $i -lt 200 ]; do
+		deadline=$((SECONDS + 20))
+		while ! listening "$port" && [ $SECONDS -lt $deadline ]; do
 			sleep 0.1
-			i=$((i + 1))
 		done
 		if listening "$port"; then
 			st listen=ok
@@ -160,12 +160,12 @@ base_env=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	done
 	log "stop requested by the host"
 	st stopped=1
-	kill_strays TERM
+	reap_strays
 ) &
 watcher=$!
 
 cd "$KMQ_TOP" || { log "cannot cd to $KMQ_TOP"; st rc=125; finish; }
-log "running command (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+log "running the command"
 env -i "${base_env[@]}" "${extra_env[@]}" "${argv[@]}" </dev/null >$OUT 2>&1
 rc=$?
 log "command exited with status $rc"

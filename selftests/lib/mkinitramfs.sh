@@ -35,8 +35,10 @@ die() { echo "mkinitramfs: $*" >&2; exit 1; }
 
 [ -r "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep (kernel $KVER not installed?)"
 [ -x "$BUSYBOX" ] || die "no $BUSYBOX (install busybox-static)"
-file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
-	die "$BUSYBOX is not statically linked (install busybox-static)"
+if command -v file >/dev/null; then
+	file -L "$BUSYBOX" | grep -q 'statically linked' ||
+		die "$BUSYBOX is not statically linked (install busybox-static)"
+fi
 
 # ---------------------------------------------------------------- cache key
 key=$(

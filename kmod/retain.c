@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * retain.c - retained messages (MQTT 3.1.1 section 3.3.1.3).
+ *
+ * One message per topic, in an rbtree ordered by topic bytes.  The stored
+ * object is the same reference-counted message that was routed; storing
+ * takes a reference.  Memory is bounded by retain_max_bytes (topic plus
+ * payload) and retain_max (count); a retained PUBLISH beyond the bounds
+ * is routed but not stored, and counted as refusal retain_full.
+ */
+#include <linux/rbtree.h>
+#include <linux/slab.h>
+
+#include "kmqttd.h"
+#include "core/topic.h"
+
+/**
+ * struct kmq_retained - a retained message
+ * @node: in kn->retained
+ * @msg: the message (holds a reference)
+ */
+struct kmq_retained {
+	struct rb_node node;
+	struct kmq_msg *msg;
+};
+
+static int kmq_topic_cmp(const struct kmq_msg *a, const u8 *t, u16 len)
+{
+	int r = memcmp(a->data, t, min(a->topic_len, len));
+
+	if (r)
+		return r;
+	return (int)a->topic_len - (int)len;
+}
+
+static u64 kmq_retained_size(const struct kmq_msg *m)
+{
+	return (u64)m->topic_len + m->payload_len;
+}
+
+static void kmq_retained_free(struct kmq_net *kn, struct kmq_retained *r)
+{
+	rb_erase(&r->node, &kn->retained);
+	kn->nretained--;
+	kn->retained_bytes -= kmq_retained_size(r->msg);
+	kmq_msg_put(r->msg);
+	kfree(r);
+	atomic_dec(&kmq_live.retained);
+}
+
+/**
+ * kmq_retain_store() - apply a PUBLISH with RETAIN set to the store
+ * @kn: namespace state
+ * @m: the message; an empty payload deletes the topic's retained message
+ *     (MQTT-3.3.1-10, -11), any other replaces it (MQTT-3.3.1-5, -7)
+ *
+ * Context: process context; takes kn->retain_lock.
+ */
+void kmq_retain_store(struct kmq_net *kn, struct kmq_msg *m)
+{
+	struct rb_node **link = &kn->retained.rb_node, *parent = NULL;
+	unsigned int max = READ_ONCE(kmq_param_retain_max);
+	u64 max_bytes = READ_ONCE(kmq_param_retain_max_bytes);
+	struct kmq_retained *r = NULL;
+	int cmp;
+
+	if (!READ_ONCE(kmq_param_retain))
+		return;
+	mutex_lock(&kn->retain_lock);
+	while (*link) {
+		parent = *link;
+		r = rb_entry(parent, struct kmq_retained, node);
+		cmp = kmq_topic_cmp(r->msg, m->data, m->topic_len);
+		if (!cmp)
+			break;
+		link = cmp > 0 ? &parent->rb_left : &parent->rb_right;
+		r = NULL;
+	}
+	if (!m->payload_len) {
+		if (r)
+			kmq_retained_free(kn, r);
+		goto out;
+	}
+	if (r) {
+		u64 bytes = kn->retained_bytes - kmq_retained_size(r->msg) +
+			    kmq_retained_size(m);
+
+		if (max_bytes && bytes > max_bytes)
+			goto full;
+		kn->retained_bytes = bytes;
+		kmq_msg_get(m);
+		kmq_msg_put(r->msg);
+		r->msg = m;
+		goto out;
+	}
+	if ((max && kn->nretained >= max) ||
+	    (max_bytes && kn->retained_bytes + kmq_retained_size(m) > max_bytes))
+		goto full;
+	r = kmalloc(sizeof(*r), GFP_KERNEL | __GFP_NOWARN);
+	if (!r)
+		goto full;
+	kmq_msg_get(m);
+	r->msg = m;
+	rb_link_node(&r->node, parent, link);
+	rb_insert_color(&r->node, &kn->retained);
+	kn->nretained++;
+	kn->retained_bytes += kmq_retained_size(m);
+	atomic_inc(&kmq_live.retained);
+	goto out;
+full:
+	kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_RETAIN_FULL);
+	net_info_ratelimited("retained store full, not storing a message\n");
+out:
+	mutex_unlock(&kn->retain_lock);
+}
+
+/**
+ * kmq_retain_deliver() - send the retained messages matching a new
+ *   subscription (MQTT-3.3.1-6, -8)
+ * @kn: namespace state
+ * @s: the subscriber's session (attached to the caller's connection)
+ * @filter: the filter just subscribed
+ * @flen: its length
+ * @qos: the granted QoS
+ *
+ * Context: the subscriber's io_work.
+ */
+void kmq_retain_deliver(struct kmq_net *kn, struct kmq_session *s,
+			const u8 *filter, u32 flen, u8 qos)
+{
+	struct kmq_retained *r;
+	struct rb_node *n;
+
+	mutex_lock(&kn->retain_lock);
+	for (n = rb_first(&kn->retained); n; n = rb_next(n)) {
+		r = rb_entry(n, struct kmq_retained, node);
+		if (kmq_topic_match(filter, flen, r->msg->data,
+				    r->msg->topic_len))
+			kmq_session_deliver(s, r->msg, min(qos, r->msg->qos),
+					    true);
+	}
+	mutex_unlock(&kn->retain_lock);
+}
+
+/**
+ * kmq_retain_net_exit() - drop every retained message of a namespace
+ * @kn: namespace state
+ */
+void kmq_retain_net_exit(struct kmq_net *kn)
+{
+	struct rb_node *n;
+
+	mutex_lock(&kn->retain_lock);
+	while ((n = rb_first(&kn->retained)))
+		kmq_retained_free(kn, rb_entry(n, struct kmq_retained, node));
+	mutex_unlock(&kn->retain_lock);
+}

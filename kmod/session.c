@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * session.c - MQTT sessions: the client-id table, takeover, persistence,
+ * expiry, and the outbound queue with its QoS 1/2 state.
+ *
+ * A session outlives its connection when the client connected with
+ * CleanSession 0: its subscriptions stay in the trie, QoS 1/2 messages
+ * keep queueing (QoS 0 ones are not kept for an absent client), and
+ * unacknowledged ones are sent again, with DUP, when it comes back.
+ *
+ * The outbound FIFO (core/qos.c) is filled by publishers under sess->lock
+ * and drained by the attached connection's io_work, which alone assigns
+ * packet ids and applies acknowledgments.
+ */
+#include <linux/slab.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
+#include <linux/jiffies.h>
+#include <linux/workqueue.h>
+
+#include "kmqttd.h"
+
+static struct kmem_cache *kmq_sess_cache __read_mostly;
+static struct kmem_cache *kmq_dlv_cache __read_mostly;
+static u32 kmq_id_seed __read_mostly;
+
+static struct hlist_head *kmq_sess_bucket(struct kmq_net *kn, const char *id,
+					  u16 len)
+{
+	u32 h = jhash(id, len, kmq_id_seed);
+
+	return &kn->sessions[h >> (32 - KMQ_SESS_HASH_BITS)];
+}
+
+/* Context: kn->sess_lock held. */
+static struct kmq_session *kmq_session_lookup(struct kmq_net *kn,
+					      const char *id, u16 len)
+{
+	struct kmq_session *s;
+
+	hlist_for_each_entry(s, kmq_sess_bucket(kn, id, len), hnode)
+		if (s->id_len == len && !memcmp(s->client_id, id, len))
+			return s;
+	return NULL;
+}
+
+/* Context: kn->sess_lock held. */
+static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
+					   u16 len)
+{
+	struct kmq_session *s;
+
+	s = kmem_cache_zalloc(kmq_sess_cache, GFP_KERNEL | __GFP_NOWARN);
+	if (!s)
+		return NULL;
+	s->client_id = kmemdup_nul(id, len, GFP_KERNEL | __GFP_NOWARN);
+	if (!s->client_id) {
+		kmem_cache_free(kmq_sess_cache, s);
+		return NULL;
+	}
+	s->kn = kn;
+	s->id_len = len;
+	spin_lock_init(&s->lock);
+	kmq_out_init(&s->out);
+	INIT_LIST_HEAD(&s->subs);
+	hlist_add_head(&s->hnode, kmq_sess_bucket(kn, id, len));
+	kn->nsessions++;
+	atomic_inc(&kmq_live.sessions);
+	return s;
+}
+
+static void kmq_dlv_free(struct kmq_out_entry *e)
+{
+	struct kmq_delivery *d = container_of(e, struct kmq_delivery, e);
+
+	if (d->e.msg)
+		kmq_msg_put(d->e.msg);
+	kmem_cache_free(kmq_dlv_cache, d);
+	atomic_dec(&kmq_live.deliveries);
+}
+
+static void kmq_dlv_free_list(struct kmq_out_entry *e)
+{
+	struct kmq_out_entry *next;
+
+	for (; e; e = next) {
+		next = e->next;
+		kmq_dlv_free(e);
+	}
+}
+
+/*
+ * Destroy a session that no connection is attached to.
+ * Context: kn->sess_lock held.
+ */
+static void kmq_session_destroy(struct kmq_session *s)
+{
+	struct kmq_net *kn = s->kn;
+	struct kmq_out_entry *list;
+
+	/* after this, no publisher can find the session */
+	kmq_subs_remove_all(s);
+	spin_lock(&s->lock);
+	s->dead = true;
+	list = kmq_out_take_all(&s->out);
+	spin_unlock(&s->lock);
+	kmq_dlv_free_list(list);
+
+	hlist_del(&s->hnode);
+	kn->nsessions--;
+	kfree(s->qos2_ids);
+	kfree(s->client_id);
+	kmem_cache_free(kmq_sess_cache, s);
+	atomic_dec(&kmq_live.sessions);
+}
+
+/**
+ * kmq_session_connect() - attach a connection to its session
+ * @conn: the connection whose CONNECT was accepted
+ * @c: the decoded CONNECT; @c->client_id must not be empty
+ * @session_present: set to the CONNACK Session Present flag
+ *
+ * A connection already attached to the session is closed and this waits
+ * until its release has finished (MQTT-3.1.4-2).  CleanSession 1 discards
+ * any stored session (MQTT-3.1.2-6); CleanSession 0 resumes it
+ * (MQTT-3.1.2-4).
+ *
+ * Context: the connection's io_work; sleeps.
+ * Return: 0 or -ENOMEM.
+ */
+int kmq_session_connect(struct kmq_conn *conn, const struct kmq_connect *c,
+			bool *session_present)
+{
+	struct kmq_net *kn = conn->kn;
+	const char *id = (const char *)c->client_id.p;
+	u16 len = c->client_id.len;
+	struct kmq_session *s;
+	struct kmq_conn *old;
+
+	for (;;) {
+		mutex_lock(&kn->sess_lock);
+		s = kmq_session_lookup(kn, id, len);
+		old = NULL;
+		if (s) {
+			spin_lock(&s->lock);
+			old = s->conn;
+			if (old)
+				kmq_conn_get(old);
+			spin_unlock(&s->lock);
+		}
+		if (!old)
+			break;
+		mutex_unlock(&kn->sess_lock);
+		net_info_ratelimited("client '%s' taken over by %pISpc\n",
+				     s->client_id, &conn->peer);
+		kmq_conn_close(old, KMQ_R_NONE);
+		flush_work(&old->release_work);
+		kmq_conn_put(old);
+	}
+
+	if (s && (c->clean || s->clean)) {
+		kmq_session_destroy(s);
+		s = NULL;
+	}
+	*session_present = s;
+	if (!s) {
+		s = kmq_session_new(kn, id, len);
+		if (!s) {
+			mutex_unlock(&kn->sess_lock);
+			return -ENOMEM;
+		}
+	}
+	s->clean = c->clean;
+	spin_lock(&s->lock);
+	s->conn = conn;
+	spin_unlock(&s->lock);
+	conn->sess = s;
+	mutex_unlock(&kn->sess_lock);
+	return 0;
+}
+
+/**
+ * kmq_session_disconnect() - detach a closing connection from its session
+ * @conn: the connection, in its release work
+ *
+ * A clean session ends here; a persistent one stays, without its queued
+ * QoS 0 messages, until the client returns or it expires.
+ */
+void kmq_session_disconnect(struct kmq_conn *conn)
+{
+	struct kmq_session *s = conn->sess;
+	struct kmq_net *kn = conn->kn;
+	struct kmq_out_entry *dropped = NULL;
+	unsigned int expiry = READ_ONCE(kmq_param_session_expiry);
+
+	if (!s)
+		return;
+	mutex_lock(&kn->sess_lock);
+	spin_lock(&s->lock);
+	s->conn = NULL;
+	if (!s->clean)
+		dropped = kmq_out_drop_qos0(&s->out);
+	spin_unlock(&s->lock);
+	conn->sess = NULL;
+	if (s->clean || READ_ONCE(kn->exiting)) {
+		kmq_session_destroy(s);
+	} else {
+		s->detached_at = jiffies;
+		if (expiry)
+			queue_delayed_work(kmq_wq, &kn->expire_work,
+					   (unsigned long)expiry * HZ);
+	}
+	mutex_unlock(&kn->sess_lock);
+	kmq_dlv_free_list(dropped);
+}
+
+/**
+ * kmq_session_deliver() - queue a message to a session
+ * @s: the subscriber's session
+ * @m: the message (a reference is taken)
+ * @qos: QoS of this delivery
+ * @retain: send with RETAIN (a retained message sent on subscribe)
+ *
+ * QoS 0 messages are not queued for an absent client.  When the queue is
+ * full, QoS 0 is dropped first (core/qos.c); drops are counted.
+ *
+ * Context: process context; the caller keeps @s alive (kn->route_lock
+ * held for reading, or @s is the caller's own attached session).
+ */
+void kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
+			 bool retain)
+{
+	struct kmq_net *kn = s->kn;
+	struct kmq_out_entry *victim;
+	struct kmq_delivery *d;
+
+	d = kmem_cache_alloc(kmq_dlv_cache, GFP_KERNEL | __GFP_NOWARN);
+	if (!d) {
+		kmq_stat_inc(kn, KMQ_S_DROPPED);
+		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
+		return;
+	}
+	atomic_inc(&kmq_live.deliveries);
+	kmq_msg_get(m);
+	d->e.msg = m;
+	d->e.qos = qos;
+	d->e.retain = retain;
+
+	spin_lock(&s->lock);
+	if (s->dead || (!s->conn && !qos)) {
+		victim = &d->e;
+	} else {
+		victim = kmq_out_push(&s->out, &d->e,
+				      READ_ONCE(kmq_param_max_queued));
+		if (victim)
+			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_QUEUE_FULL);
+		if (s->conn && victim != &d->e)
+			queue_work(kmq_wq, &s->conn->io_work);
+	}
+	spin_unlock(&s->lock);
+	if (victim) {
+		kmq_stat_inc(kn, KMQ_S_DROPPED);
+		kmq_dlv_free(victim);
+	}
+}
+
+#define KMQ_PULL_BATCH	16
+
+/**
+ * kmq_session_pull() - move deliveries the window allows to the send list
+ * @conn: the connection, attached to its session
+ * @max: at most this many
+ *
+ * Context: the connection's io_work.
+ * Return: the number of PUBLISH packets queued for sending, or -ENOMEM.
+ */
+int kmq_session_pull(struct kmq_conn *conn, u32 max)
+{
+	struct kmq_session *s = conn->sess;
+	struct kmq_out_entry *batch[KMQ_PULL_BATCH];
+	u32 window = READ_ONCE(kmq_param_max_inflight);
+	struct kmq_out_entry *e;
+	int i, n = 0, ret = 0;
+
+	if (!s)
+		return 0;
+	if (max > KMQ_PULL_BATCH)
+		max = KMQ_PULL_BATCH;
+	spin_lock(&s->lock);
+	while (n < max && (e = kmq_out_next(&s->out, window)))
+		batch[n++] = e;
+	spin_unlock(&s->lock);
+
+	/*
+	 * QoS 1/2 entries stay inflight in the session, and only this
+	 * io_work removes inflight entries, so they are stable here.
+	 */
+	for (i = 0; i < n; i++) {
+		e = batch[i];
+		if (!ret)
+			ret = kmq_conn_send_publish(conn, e->msg, e->qos, e->pid,
+						    false, e->retain);
+		if (!e->qos)
+			kmq_dlv_free(e);
+	}
+	return ret ? ret : n;
+}
+
+/**
+ * kmq_session_resume() - send the inflight part again after a reconnect
+ * @conn: the connection, just attached to a resumed session
+ *
+ * PUBLISH packets go with DUP and their original packet ids, PUBRELs
+ * again, in their original order, before anything new (MQTT-4.4.0-1).
+ *
+ * Context: the connection's io_work.
+ * Return: 0 or -ENOMEM.
+ */
+int kmq_session_resume(struct kmq_conn *conn)
+{
+	struct kmq_session *s = conn->sess;
+	struct kmq_out_entry *e;
+	int ret = 0;
+	u8 buf[4];
+
+	/*
+	 * Only this io_work changes the inflight part; publishers only
+	 * append queued entries behind it, under the lock.
+	 */
+	spin_lock(&s->lock);
+	e = kmq_out_rewind(&s->out);
+	spin_unlock(&s->lock);
+	while (e && !ret) {
+		if (e->state == KMQ_OUT_WAIT_PUBCOMP)
+			ret = kmq_conn_send_raw(conn, buf,
+						kmq_encode_ack(buf, KMQ_PUBREL,
+							       e->pid));
+		else
+			ret = kmq_conn_send_publish(conn, e->msg, e->qos,
+						    e->pid, true, e->retain);
+		spin_lock(&s->lock);
+		e = e->next;
+		if (e && e->state == KMQ_OUT_QUEUED)
+			e = NULL;
+		spin_unlock(&s->lock);
+	}
+	return ret;
+}
+
+/**
+ * kmq_session_ack() - apply a PUBACK, PUBREC or PUBCOMP from the client
+ * @conn: the connection
+ * @type: packet type
+ * @pid: packet identifier
+ *
+ * An acknowledgment for no inflight message is ignored.
+ *
+ * Context: the connection's io_work.
+ * Return: 0 or -ENOMEM.
+ */
+int kmq_session_ack(struct kmq_conn *conn, u8 type, u16 pid)
+{
+	struct kmq_session *s = conn->sess;
+	struct kmq_out_entry *e = NULL;
+	void *msg = NULL;
+	u8 buf[4];
+	int r;
+
+	spin_lock(&s->lock);
+	r = kmq_out_ack(&s->out, type, pid, &e, &msg);
+	if (r == KMQ_ACK_DONE)
+		e->msg = NULL;
+	spin_unlock(&s->lock);
+	if (msg)
+		kmq_msg_put(msg);
+	if (r == KMQ_ACK_DONE)
+		kmq_dlv_free(e);
+	if (r == KMQ_ACK_PUBREL)
+		return kmq_conn_send_raw(conn, buf,
+					 kmq_encode_ack(buf, KMQ_PUBREL, pid));
+	return 0;
+}
+
+static void kmq_expire_work(struct work_struct *work)
+{
+	struct kmq_net *kn = container_of(to_delayed_work(work),
+					  struct kmq_net, expire_work);
+	unsigned long expiry = READ_ONCE(kmq_param_session_expiry);
+	unsigned long next = 0, due;
+	struct kmq_session *s;
+	struct hlist_node *tmp;
+	int b;
+
+	if (!expiry)
+		return;
+	expiry *= HZ;
+	mutex_lock(&kn->sess_lock);
+	for (b = 0; b < ARRAY_SIZE(kn->sessions); b++) {
+		hlist_for_each_entry_safe(s, tmp, &kn->sessions[b], hnode) {
+			if (s->conn || s->clean)
+				continue;
+			due = s->detached_at + expiry;
+			if (time_after_eq(jiffies, due))
+				kmq_session_destroy(s);
+			else if (!next || time_before(due, next))
+				next = due;
+		}
+	}
+	mutex_unlock(&kn->sess_lock);
+	if (next)
+		queue_delayed_work(kmq_wq, &kn->expire_work,
+				   max_t(long, next - jiffies, 1));
+}
+
+void kmq_sessions_net_init(struct kmq_net *kn)
+{
+	int b;
+
+	mutex_init(&kn->sess_lock);
+	for (b = 0; b < ARRAY_SIZE(kn->sessions); b++)
+		INIT_HLIST_HEAD(&kn->sessions[b]);
+	INIT_DELAYED_WORK(&kn->expire_work, kmq_expire_work);
+}
+
+/**
+ * kmq_sessions_net_exit() - destroy every session of a namespace
+ * @kn: namespace state; no connection is left
+ */
+void kmq_sessions_net_exit(struct kmq_net *kn)
+{
+	struct kmq_session *s;
+	struct hlist_node *tmp;
+	int b;
+
+	cancel_delayed_work_sync(&kn->expire_work);
+	mutex_lock(&kn->sess_lock);
+	for (b = 0; b < ARRAY_SIZE(kn->sessions); b++)
+		hlist_for_each_entry_safe(s, tmp, &kn->sessions[b], hnode)
+			kmq_session_destroy(s);
+	mutex_unlock(&kn->sess_lock);
+}
+
+int kmq_sessions_init(void)
+{
+	kmq_id_seed = get_random_u32();
+	kmq_sess_cache = KMEM_CACHE(kmq_session, 0);
+	if (!kmq_sess_cache)
+		return -ENOMEM;
+	kmq_dlv_cache = KMEM_CACHE(kmq_delivery, 0);
+	if (!kmq_dlv_cache) {
+		kmem_cache_destroy(kmq_sess_cache);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void kmq_sessions_exit(void)
+{
+	kmem_cache_destroy(kmq_dlv_cache);
+	kmem_cache_destroy(kmq_sess_cache);
+}
