@@ -73,6 +73,11 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 					    get_random_u32());
 		c.client_id.p = auto_id;
 	}
+	if (c.will && !kmq_topic_within_limits(conn->kn, c.will_topic.p,
+					       c.will_topic.len)) {
+		conn->close_reason = KMQ_R_TOPIC_LIMIT;
+		return -EPROTO;
+	}
 	if (c.will) {
 		conn->will = kmq_msg_new_will(&c);
 		if (!conn->will)
@@ -117,6 +122,7 @@ static int kmq_sub_add(struct kmq_session *s, const struct kmq_str *f, u8 qos)
 {
 	struct kmq_net *kn = s->kn;
 	struct kmq_sub *sub;
+	unsigned int max;
 
 	sub = kmq_sub_find(s, f);
 	if (sub) {
@@ -125,6 +131,11 @@ static int kmq_sub_add(struct kmq_session *s, const struct kmq_str *f, u8 qos)
 			return -ENOMEM;
 		sub->qos = qos;
 		return 0;
+	}
+	max = READ_ONCE(kmq_param_max_subs);
+	if (max && s->nsubs >= max) {
+		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_MAX_SUBS);
+		return -ENOSPC;
 	}
 	sub = kmalloc(struct_size(sub, filter, f->len),
 		      GFP_KERNEL | __GFP_NOWARN);
@@ -205,6 +216,7 @@ static int kmq_handle_subscribe(struct kmq_conn *conn, const u8 *body,
 		u8 rc = 0x80;
 
 		if (kmq_topic_filter_valid(f.p, f.len) &&
+		    kmq_topic_within_limits(kn, f.p, f.len) &&
 		    !kmq_sub_add(conn->sess, &f, qos))
 			rc = qos;
 		buf[hlen + i++] = rc;
@@ -399,6 +411,10 @@ static int kmq_handle_publish(struct kmq_conn *conn, u8 flags,
 	ret = kmq_decode_publish(flags, body, len, &p);
 	if (ret < 0)
 		return kmq_fail(conn, -ret);
+	if (!kmq_topic_within_limits(conn->kn, p.topic.p, p.topic.len)) {
+		conn->close_reason = KMQ_R_TOPIC_LIMIT;
+		return -EPROTO;
+	}
 	kmq_stat_inc(conn->kn, KMQ_S_MSGS_IN);
 
 	switch (p.qos) {

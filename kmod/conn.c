@@ -527,9 +527,11 @@ static void kmq_release_work(struct work_struct *work)
 	cancel_work_sync(&conn->io_work);
 	if (conn->will) {
 		/* every end but DISCONNECT publishes the Will (MQTT-3.1.2-8) */
-		if (conn->will->retain)
-			kmq_retain_store(kn, conn->will);
-		kmq_route(conn, conn->will);
+		if (conn->connected) {
+			if (conn->will->retain)
+				kmq_retain_store(kn, conn->will);
+			kmq_route(conn, conn->will);
+		}
 		kmq_msg_put(conn->will);
 		conn->will = NULL;
 	}

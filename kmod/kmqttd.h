@@ -98,6 +98,9 @@ extern unsigned int kmq_param_max_conns;
 extern unsigned int kmq_param_max_queued;
 extern unsigned int kmq_param_connect_timeout;
 extern unsigned int kmq_param_max_inflight;
+extern unsigned int kmq_param_max_topic_len;
+extern unsigned int kmq_param_max_topic_levels;
+extern unsigned int kmq_param_max_subs;
 extern unsigned int kmq_param_session_expiry;
 extern bool kmq_param_retain;
 extern unsigned int kmq_param_retain_max;
@@ -387,6 +390,7 @@ static inline void kmq_stat_inc(struct kmq_net *kn, enum kmq_stat s)
 
 u64 kmq_stat_sum(struct kmq_net *kn, unsigned int s);
 void kmq_refuse(struct kmq_conn *conn, int reason);
+bool kmq_topic_within_limits(struct kmq_net *kn, const u8 *t, u32 len);
 
 /* netns.c */
 struct kmq_net *kmq_net(struct net *net);

@@ -59,6 +59,18 @@ unsigned long kmq_param_retain_max_bytes = 64UL << 20;
 module_param_named(retain_max_bytes, kmq_param_retain_max_bytes, ulong, 0644);
 MODULE_PARM_DESC(retain_max_bytes, "Bytes of retained topics and payloads per namespace (default 64 MiB)");
 
+unsigned int kmq_param_max_topic_len = 65535;
+module_param_named(max_topic_length, kmq_param_max_topic_len, uint, 0644);
+MODULE_PARM_DESC(max_topic_length, "Longest topic name or filter, bytes (default 65535)");
+
+unsigned int kmq_param_max_topic_levels;
+module_param_named(max_topic_levels, kmq_param_max_topic_levels, uint, 0644);
+MODULE_PARM_DESC(max_topic_levels, "Most levels in a topic name or filter (default 0: unlimited)");
+
+unsigned int kmq_param_max_subs;
+module_param_named(max_subscriptions, kmq_param_max_subs, uint, 0644);
+MODULE_PARM_DESC(max_subscriptions, "Subscriptions per client (default 0: unlimited)");
+
 unsigned int kmq_param_connect_timeout = 10;
 module_param_named(connect_timeout, kmq_param_connect_timeout, uint, 0644);
 MODULE_PARM_DESC(connect_timeout, "Seconds a new connection has to send CONNECT (default 10)");

@@ -6,6 +6,7 @@
 #include <linux/net.h>
 
 #include "kmqttd.h"
+#include "core/topic.h"
 
 static const char * const kmq_reason_names[__KMQ_R_MAX] = {
 	[KMQ_R_NONE] = "none",
@@ -33,6 +34,7 @@ static const char * const kmq_reason_names[__KMQ_R_MAX] = {
 	[KMQ_R_QUEUE_FULL] = "queue full",
 	[KMQ_R_SLOW_READER] = "client not reading",
 	[KMQ_R_RETAIN_FULL] = "retained store full",
+	[KMQ_R_TOPIC_LIMIT] = "topic length or depth limit",
 };
 
 /**
@@ -50,6 +52,27 @@ u64 kmq_stat_sum(struct kmq_net *kn, unsigned int s)
 	for_each_possible_cpu(cpu)
 		sum += per_cpu_ptr(kn->stats, cpu)->v[s];
 	return sum;
+}
+
+/**
+ * kmq_topic_within_limits() - check max_topic_length and max_topic_levels
+ * @kn: namespace state (counts a refusal when the check fails)
+ * @t: topic name or filter
+ * @len: its length
+ *
+ * Return: true if within the limits.
+ */
+bool kmq_topic_within_limits(struct kmq_net *kn, const u8 *t, u32 len)
+{
+	unsigned int max_len = READ_ONCE(kmq_param_max_topic_len);
+	unsigned int max_levels = READ_ONCE(kmq_param_max_topic_levels);
+
+	if ((max_len && len > max_len) ||
+	    (max_levels && kmq_topic_levels(t, len) > max_levels)) {
+		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_TOPIC_LIMIT);
+		return false;
+	}
+	return true;
 }
 
 /**

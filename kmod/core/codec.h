@@ -70,6 +70,7 @@ enum kmq_reason {
 	KMQ_R_QUEUE_FULL,	/* outbound queue full, message dropped */
 	KMQ_R_SLOW_READER,	/* client does not read its socket */
 	KMQ_R_RETAIN_FULL,	/* retained store full, message not stored */
+	KMQ_R_TOPIC_LIMIT,	/* topic longer or deeper than allowed */
 	__KMQ_R_MAX,
 };
 

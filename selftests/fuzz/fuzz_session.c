@@ -25,12 +25,14 @@
  *   byte 0  bits 0-1 connection slots - 1, bits 2-4 inflight window,
  *           bits 5-7 queue limit (tables below)
  *   byte 1  bits 0-1 maximum packet size (table below)
- *   then operations, a tag byte each: bits 0-1 slot, 2-4 arg, 5-7 op
+ *   then operations, a tag byte each: bits 0-1 slot, 2-4 arg, 5-7 opcode
  *     op 0-3  data: a length byte n, then n bytes for the slot's stream
  *     op 4    build packet arg (build()) from the next bytes and feed it
  *     op 5    the slot's client acknowledges what it received (ack_op())
  *     op 6    the slot's connection drops (no DISCONNECT)
- *     op 7    the next byte is an allocation countdown (trie failures)
+ *     op 7    arg bit 0 clear: the next byte is an allocation countdown
+ *             (trie failures); set: the next two bytes become the slot's
+ *             session's last_pid, as if it had been running for long
  *   A closed slot opens a new connection on its next data.
  */
 #include <stdio.h>
@@ -67,7 +69,7 @@ void *kmq_test_zalloc(size_t sz)
 /* ---- limits and configuration ------------------------------------------ */
 
 #define NSLOT		4
-#define NSESS		8
+#define NSESS		6
 #define MAX_SUBS	16	/* per session */
 #define MAX_PKTS	256	/* inbound packets handled per input */
 #define MAX_OPS		4096
@@ -1031,7 +1033,9 @@ static const char *const filters[16] = {
 	"$SYS/#", "a/#/b", "a+", "b", "/+", "+/#", "$SYS/+", "x/#",
 };
 
-static const char *const ids[4] = { "c0", "c1", "c2", "" };
+static const char *const ids[8] = {
+	"c0", "c1", "c2", "c3", "c4", "c5", "c6", "",
+};
 
 struct bb {
 	u8 d[512];
@@ -1089,7 +1093,7 @@ static u32 build(u32 kind, struct in *in, u8 *out)
 		put8(&b, 4);
 		put8(&b, fl);
 		put16(&b, 60);
-		putstr(&b, ids[(x >> 1) & 3]);
+		putstr(&b, ids[(x >> 1) & 7]);
 		if (x & 0x10) {
 			putstr(&b, topics[(y >> 2) & 7]);
 			putstr(&b, "will");
@@ -1224,7 +1228,17 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			check_all();
 			break;
 		default:
-			fail_at = next(&in);
+			if (!(arg & 1)) {
+				fail_at = next(&in);
+				break;
+			}
+			n = next(&in) << 8;
+			n |= next(&in);
+			if (c->open && c->connected) {
+				/* 0 is always a correct pid_free */
+				c->s->out.last_pid = (u16)n;
+				c->s->out.pid_free = 0;
+			}
 			break;
 		}
 	}

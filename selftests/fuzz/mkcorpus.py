@@ -156,7 +156,8 @@ def session_prog():
     (5-7); byte 1: max packet index (bits 0-1).  Tag: slot (bits 0-1),
     arg (2-4), op (5-7): 0-3 data (length byte + bytes), 4 build packet
     arg, 5 client acks (arg bit 2 all, bit 1 keep, bit 0 pick), 6 drop
-    the connection, 7 allocation countdown byte.
+    the connection, 7 allocation countdown byte (arg 0) or set the
+    session's last_pid from two bytes (arg 1).
     """
     windows = [0, 1, 2, 3, 4, 16, 65535, 70000]
     limits = [0, 1, 2, 3, 5, 8, 16, 64]
@@ -184,6 +185,9 @@ def session_prog():
 
     def fault(n):
         return bytes([7 << 5, n])
+
+    def last_pid(slot, pid):
+        return bytes([(7 << 5) | (1 << 2) | slot]) + u16(pid)
 
     def ack(t, pid):
         return pkt(t, 2 if t == 6 else 0, u16(pid))
@@ -265,6 +269,15 @@ def session_prog():
         build(1, 3, 0x50, 7, 1, 9) + build(1, 6, 6) + acks(0, 4) +
         build(0, 4) + build(0, 2, 0x01) + build(0, 7, 1, 0) + drop(0) +
         build(0, 0, 0x04, 0) + acks(0, 7, 0) + build(1, 5))
+    # packet ids wrap 65535 -> 1 and skip those still in use
+    progs["pid_wrap"] = (
+        cfg(2, 65535) + data(0, c0 + subscribe(1, [("p", 2)])) +
+        data(1, c1) + last_pid(0, 65534) +
+        data(1, b"".join(publish("p", b"w", 1 + i % 2, 1 + i)
+                         for i in range(4))) +
+        data(0, ack(4, 65535) + ack(4, 2)) + last_pid(0, 0) +
+        data(1, b"".join(publish("p", b"s", 1, 9 + i) for i in range(3))) +
+        acks(0) + acks(0) + acks(1))
     return progs
 
 

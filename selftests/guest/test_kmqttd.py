@@ -18,7 +18,7 @@ REFUSALS = ("bad_type bad_flags bad_length too_large bad_utf8 bad_protocol "
             "bad_level bad_connect bad_client_id bad_topic bad_filter bad_qos "
             "bad_packet_id empty_payload not_connected second_connect "
             "unexpected keepalive max_connections nomem max_subs queue_full "
-            "slow_reader retain_full").split()
+            "slow_reader retain_full topic_limit").split()
 
 TEST_ORDER = 30  # files run in this order
 

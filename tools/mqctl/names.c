@@ -33,6 +33,7 @@ static const char *const refusal_names[] = {
 	[KMQTTD_REFUSAL_QUEUE_FULL]		= "queue_full",
 	[KMQTTD_REFUSAL_SLOW_READER]		= "slow_reader",
 	[KMQTTD_REFUSAL_RETAIN_FULL]		= "retain_full",
+	[KMQTTD_REFUSAL_TOPIC_LIMIT]		= "topic_limit",
 };
 
 /*

@@ -1,0 +1,245 @@
+"""kmqttd limits and settings (module parameters), each checked against
+real traffic: the broker refuses or drops exactly as documented and
+counts it.  kmqttd-only: they write /sys/module/kmqttd/parameters."""
+
+import os
+import time
+
+import harness
+from harness import test, check, check_eq, on_cleanup, wait_for
+from mqttlib import (Raw, Paho, topic, cid, publish_pkt, clear_session,
+                     clear_retained, session_id, stats, deltas, Closed,
+                     exchange_ok, expect_refusal, ack_pkt, PUBACK, PUBLISH,
+                     SUBACK, subscribe_pkt)
+
+TEST_ORDER = 60
+
+PARAMS = "/sys/module/kmqttd/parameters/"
+
+
+def set_param(name, value):
+    """Set a module parameter for the rest of the test, then restore it."""
+    path = PARAMS + name
+    with open(path) as f:
+        old = f.read().strip()
+    with open(path, "w") as f:
+        f.write(str(value))
+
+    def restore():
+        with open(path, "w") as f:
+            f.write(old)
+    on_cleanup(restore)
+
+
+@test(kmqttd_only=True)
+def max_topic_levels_publish_closes():
+    set_param("max_topic_levels", 3)
+    r = Raw()
+    r.connect()
+    with expect_refusal("topic_limit"):
+        r.send(publish_pkt("a/b/c/d", b"deep"))
+        r.wait_closed()
+    exchange_ok()
+
+
+@test(kmqttd_only=True)
+def max_topic_levels_subscribe_0x80():
+    set_param("max_topic_levels", 3)
+    r = Raw()
+    r.connect()
+    with expect_refusal("topic_limit"):
+        check_eq(r.subscribe(["a/b/c/d", "a/b/c"]), [0x80, 0],
+                 "SUBACK codes")
+    r.disconnect()
+
+
+@test(kmqttd_only=True)
+def max_topic_length():
+    set_param("max_topic_length", 10)
+    r = Raw()
+    r.connect()
+    with expect_refusal("topic_limit"):
+        check_eq(r.subscribe(["x" * 11, "x" * 10]), [0x80, 0],
+                 "SUBACK codes")
+    with expect_refusal("topic_limit"):
+        r.send(publish_pkt("y" * 11, b"long"))
+        r.wait_closed()
+
+
+@test(kmqttd_only=True)
+def max_subscriptions_per_client():
+    set_param("max_subscriptions", 2)
+    r = Raw()
+    r.connect()
+    t = topic("subs")
+    with expect_refusal("max_subs"):
+        check_eq(r.subscribe([t + "/1", t + "/2", t + "/3"]), [0, 0, 0x80],
+                 "SUBACK codes")
+    # replacing an existing subscription is not a new one
+    check_eq(r.subscribe([t + "/1"]), [0], "re-subscribe")
+    r.disconnect()
+
+
+@test(kmqttd_only=True)
+def max_packet_size():
+    set_param("max_packet_size", 1000)
+    t = topic("size")
+    s = Paho()
+    s.subscribe(t)
+    r = Raw()
+    r.connect()
+    r.send(publish_pkt(t, b"a" * 900))
+    check_eq(s.wait_msgs(1)[0].payload, b"a" * 900, "900-byte payload")
+    with expect_refusal("too_large"):
+        r.send(publish_pkt(t, b"b" * 2000))
+        r.wait_closed()
+
+
+@test(kmqttd_only=True)
+def max_connections():
+    before = stats()["conns_current"]
+    set_param("max_connections", before + 2)
+    a, b = Raw(), Raw()
+    a.connect()
+    b.connect()
+    with expect_refusal("max_connections"):
+        try:
+            c = Raw()
+            c.wait_closed()
+        except ConnectionError:
+            pass        # reset while connect() was returning
+    a.disconnect()
+    b.disconnect()
+
+
+@test(kmqttd_only=True)
+def inflight_window_limits_unacked():
+    """max_inflight_messages 2: a subscriber that does not acknowledge gets
+    exactly 2 QoS 1 messages, the rest after its PUBACKs, in order."""
+    set_param("max_inflight_messages", 2)
+    t = topic("win")
+    s = Raw()
+    s.connect()
+    s.subscribe([(t, 1)], codes=[1])
+    p = Raw()
+    p.connect()
+    for i in range(5):
+        p.pub(t, b"m%d" % i, qos=1)
+    first = s.collect(n=2, ack=False)
+    check_eq([m.payload for m in first], [b"m0", b"m1"], "first window")
+    try:
+        extra = s.recv_packet(timeout=0.5)
+    except TimeoutError:
+        extra = None
+    check(extra is None, "nothing beyond the window: %r" % (extra,))
+    for m in first:
+        s.send(ack_pkt(PUBACK, m.pid))
+    rest = s.collect(n=3)
+    check_eq([m.payload for m in rest], [b"m2", b"m3", b"m4"], "the rest")
+    s.disconnect()
+    p.disconnect()
+
+
+@test(kmqttd_only=True)
+def queue_full_drops_qos0_first():
+    """max_queued_messages 3 and an unacknowledged QoS 1 in flight
+    (window 1): three QoS 0 messages queue up, then a QoS 1 message evicts
+    the oldest QoS 0 one, and a further QoS 0 one is refused."""
+    set_param("max_inflight_messages", 1)
+    set_param("max_queued_messages", 3)
+    t = topic("full")
+    s = Raw()
+    s.connect()
+    s.subscribe([(t, 1)], codes=[1])
+    p = Raw()
+    p.connect()
+    before = stats()
+    p.pub(t, b"q1-a", qos=1)
+    head = s.collect(n=1, ack=False)[0]
+    for i in range(3):
+        p.pub(t, b"q0-%d" % i)
+    p.pub(t, b"q1-b", qos=1)     # evicts q0-0
+    p.pub(t, b"q0-late")         # refused: the queue is full of 2 q0 + q1
+    p.ping()
+    d = deltas(before, stats())
+    check_eq(d["msgs_dropped"], 2, "dropped deliveries")
+    check_eq(d["refusals.queue_full"], 2, "queue_full refusals")
+    s.send(ack_pkt(PUBACK, head.pid))
+    rest = s.collect(n=3)
+    check_eq([m.payload for m in rest], [b"q0-1", b"q0-2", b"q1-b"],
+             "order after the head was acknowledged")
+    s.disconnect()
+    p.disconnect()
+
+
+@test(kmqttd_only=True)
+def retain_max_count():
+    set_param("retain_max", 2)
+    base = topic("rmax")
+    ts = [base + "/%d" % i for i in range(3)]
+    on_cleanup(lambda: clear_retained(*ts))
+    p = Raw()
+    p.connect()
+    p.pub(ts[0], b"r0", retain=True)
+    p.pub(ts[1], b"r1", retain=True)
+    with expect_refusal("retain_full"):
+        p.pub(ts[2], b"r2", retain=True)
+        p.ping()
+    # replacing an existing one is still allowed
+    p.pub(ts[1], b"r1b", retain=True)
+    p.disconnect()
+    s = Raw()
+    s.connect()
+    s.subscribe([base + "/#"])
+    got = s.collect(n=2)
+    check_eq(sorted(m.payload for m in got), [b"r0", b"r1b"], "retained")
+    check(all(m.retain for m in got), "RETAIN set")
+    s.disconnect()
+
+
+@test(kmqttd_only=True)
+def retain_disabled():
+    set_param("retain_available", "N")
+    t = topic("noret")
+    on_cleanup(lambda: clear_retained(t))
+    p = Raw()
+    p.connect()
+    p.pub(t, b"not stored", retain=True)
+    p.disconnect()
+    s = Raw()
+    s.connect()
+    s.subscribe([t])
+    s.send(publish_pkt(t, b"sentinel"))
+    check_eq([m.payload for m in s.collect(n=1)], [b"sentinel"],
+             "no retained message first")
+    s.disconnect()
+
+
+@test(kmqttd_only=True, timeout=60)
+def session_expiry():
+    set_param("session_expiry", 1)
+    x = session_id()
+    on_cleanup(lambda: clear_session(x))
+    a = Raw()
+    a.connect(x, clean=False)
+    a.subscribe([topic("exp")])
+    a.disconnect()
+    live = stats()["live"]["sessions"]
+    check(live >= 1, "session kept after disconnect")
+    wait_for(lambda: stats()["live"]["sessions"] < live, 10.0,
+             "session expired")
+    b = Raw()
+    p = b.connect(x, clean=False)
+    check_eq(p.body[0], 0, "session present after expiry")
+    b.disconnect()
+
+
+@test(kmqttd_only=True)
+def connect_timeout():
+    set_param("connect_timeout", 1)
+    t0 = time.monotonic()
+    with expect_refusal("keepalive"):
+        r = Raw()
+        r.wait_closed(timeout=10)
+    el = time.monotonic() - t0
+    check(0.8 <= el <= 5.0, "closed after %.2f s" % el)
