@@ -13,6 +13,8 @@
 #include <linux/jiffies.h>
 #include <linux/timer.h>
 
+#include <linux/kmqttd.h>
+
 #include "kmqttd.h"
 #include "core/topic.h"
 #include "core/trie.h"
@@ -52,6 +54,7 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 {
 	struct kmq_connect c;
 	char auto_id[24];
+	u32 max_ka;
 	unsigned long ka;
 	bool sp;
 	int ret;
@@ -63,6 +66,13 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 	if (ret < 0)
 		return kmq_fail(conn, -ret);
 
+	max_ka = READ_ONCE(conn->kn->set.max_keepalive);
+	if (max_ka && (!c.keepalive || c.keepalive > max_ka))
+		return kmq_connect_refuse(conn, KMQ_R_KEEPALIVE_CAP,
+					  KMQ_CONNACK_ID_REJECTED);
+	if (!c.has_user && !READ_ONCE(conn->kn->set.allow_anonymous))
+		return kmq_connect_refuse(conn, KMQ_R_NOT_AUTHORIZED,
+					  KMQ_CONNACK_NOT_AUTHORIZED);
 	if (!c.client_id.len) {
 		/* MQTT-3.1.3-8: an empty id needs a clean session */
 		if (!c.clean)
@@ -84,9 +94,17 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 			return kmq_connect_refuse(conn, KMQ_R_NOMEM,
 						  KMQ_CONNACK_UNAVAILABLE);
 	}
+	if (c.has_user) {
+		conn->username = kmemdup_nul(c.user.p, c.user.len,
+					     GFP_KERNEL | __GFP_NOWARN);
+		if (!conn->username)
+			return kmq_connect_refuse(conn, KMQ_R_NOMEM,
+						  KMQ_CONNACK_UNAVAILABLE);
+	}
 	if (kmq_session_connect(conn, &c, &sp))
 		return kmq_connect_refuse(conn, KMQ_R_NOMEM,
 					  KMQ_CONNACK_UNAVAILABLE);
+	conn->since = ktime_get_real_seconds();
 
 	WRITE_ONCE(conn->keepalive, c.keepalive);
 	WRITE_ONCE(conn->last_rx, jiffies);
@@ -103,6 +121,7 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 	} else {
 		timer_delete(&conn->ka_timer);
 	}
+	kmq_event_client(conn->kn, KMQTTD_EVENT_CONNECTED, conn, 0);
 	return 0;
 }
 
@@ -132,7 +151,7 @@ static int kmq_sub_add(struct kmq_session *s, const struct kmq_str *f, u8 qos)
 		sub->qos = qos;
 		return 0;
 	}
-	max = READ_ONCE(kmq_param_max_subs);
+	max = READ_ONCE(kn->set.max_subs);
 	if (max && s->nsubs >= max) {
 		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_MAX_SUBS);
 		return -ENOSPC;
@@ -260,7 +279,7 @@ static int kmq_handle_unsubscribe(struct kmq_conn *conn, const u8 *body,
 }
 
 struct kmq_route_ctx {
-	struct kmq_conn *conn;
+	struct kmq_scratch *sc;
 	u32 n;
 	bool overflow;
 };
@@ -269,10 +288,10 @@ struct kmq_route_ctx {
 static void kmq_route_collect(void *arg, void *owner, u8 qos)
 {
 	struct kmq_route_ctx *ctx = arg;
-	struct kmq_conn *conn = ctx->conn;
+	struct kmq_scratch *sc = ctx->sc;
 
-	if (ctx->n == conn->ntargets_cap) {
-		u32 cap = conn->ntargets_cap ? conn->ntargets_cap * 2 : 16;
+	if (ctx->n == sc->cap) {
+		u32 cap = sc->cap ? sc->cap * 2 : 16;
 		struct kmq_target *t;
 
 		t = kvmalloc_array(cap, sizeof(*t), GFP_KERNEL | __GFP_NOWARN);
@@ -281,13 +300,13 @@ static void kmq_route_collect(void *arg, void *owner, u8 qos)
 			return;
 		}
 		if (ctx->n)
-			memcpy(t, conn->targets, ctx->n * sizeof(*t));
-		kvfree(conn->targets);
-		conn->targets = t;
-		conn->ntargets_cap = cap;
+			memcpy(t, sc->t, ctx->n * sizeof(*t));
+		kvfree(sc->t);
+		sc->t = t;
+		sc->cap = cap;
 	}
-	conn->targets[ctx->n].sess = owner;
-	conn->targets[ctx->n].qos = qos;
+	sc->t[ctx->n].sess = owner;
+	sc->t[ctx->n].qos = qos;
 	ctx->n++;
 }
 
@@ -302,19 +321,19 @@ static int kmq_target_cmp(const void *a, const void *b)
 
 /**
  * kmq_route() - deliver a message to every matching subscription
- * @conn: the connection routing it (its scratch array is used)
+ * @kn: namespace state
+ * @sc: scratch array of the caller's context
  * @m: the message
  *
  * One delivery per subscriber, at the highest QoS among its matching
  * subscriptions (MQTT-3.3.5-1), capped at the published QoS.  Every
  * delivery shares @m.
  *
- * Context: @conn's io_work or release work.
+ * Context: process context that owns @sc.
  */
-void kmq_route(struct kmq_conn *conn, struct kmq_msg *m)
+void kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m)
 {
-	struct kmq_net *kn = conn->kn;
-	struct kmq_route_ctx ctx = { .conn = conn };
+	struct kmq_route_ctx ctx = { .sc = sc };
 	struct kmq_target *t;
 	u32 i, j;
 
@@ -325,7 +344,7 @@ void kmq_route(struct kmq_conn *conn, struct kmq_msg *m)
 		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
 		kmq_stat_inc(kn, KMQ_S_DROPPED);
 	}
-	t = conn->targets;
+	t = sc->t;
 	if (ctx.n > 1)
 		sort(t, ctx.n, sizeof(*t), kmq_target_cmp, NULL);
 	for (i = 0; i < ctx.n; i = j) {
@@ -396,7 +415,7 @@ static int kmq_publish(struct kmq_conn *conn, const struct kmq_publish *p)
 	}
 	if (p->retain)
 		kmq_retain_store(kn, m);
-	kmq_route(conn, m);
+	kmq_route(kn, &conn->scratch, m);
 	kmq_msg_put(m);
 	return 0;
 }
@@ -411,6 +430,7 @@ static int kmq_handle_publish(struct kmq_conn *conn, u8 flags,
 	ret = kmq_decode_publish(flags, body, len, &p);
 	if (ret < 0)
 		return kmq_fail(conn, -ret);
+	WRITE_ONCE(conn->msgs_in, conn->msgs_in + 1);
 	if (!kmq_topic_within_limits(conn->kn, p.topic.p, p.topic.len)) {
 		conn->close_reason = KMQ_R_TOPIC_LIMIT;
 		return -EPROTO;

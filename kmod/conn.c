@@ -28,6 +28,8 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include <linux/kmqttd.h>
+
 #include "kmqttd.h"
 
 #define KMQ_RX_INIT	512		/* initial receive buffer */
@@ -209,8 +211,10 @@ static void kmq_tx_consume(struct kmq_conn *conn, u32 sent)
 			conn->txtail = NULL;
 		conn->txcount--;
 		kmq_stat_inc(kn, KMQ_S_PKTS_OUT);
-		if (it->msg)
+		if (it->msg) {
 			kmq_stat_inc(kn, KMQ_S_MSGS_OUT);
+			WRITE_ONCE(conn->msgs_out, conn->msgs_out + 1);
+		}
 		kmq_txitem_free(it);
 	}
 }
@@ -262,6 +266,7 @@ static int kmq_try_send(struct kmq_conn *conn)
 		if (ret < 0)
 			return ret;
 		kmq_stat_add(conn->kn, KMQ_S_BYTES_OUT, ret);
+		WRITE_ONCE(conn->bytes_out, conn->bytes_out + ret);
 		kmq_tx_consume(conn, ret);
 		progress = 1;
 		if ((size_t)ret < total) {
@@ -391,7 +396,7 @@ static int kmq_rx_resize(struct kmq_conn *conn, u32 cap)
 /* Handle every complete packet in the receive buffer. */
 static int kmq_parse_rx(struct kmq_conn *conn)
 {
-	u32 max = READ_ONCE(kmq_param_max_packet);
+	u32 max = READ_ONCE(conn->kn->set.max_packet);
 	struct kmq_fixed fh;
 	u32 off = 0;
 	int ret = 0;
@@ -441,7 +446,7 @@ static int kmq_parse_rx(struct kmq_conn *conn)
  */
 static int kmq_try_recv(struct kmq_conn *conn)
 {
-	u32 max = READ_ONCE(kmq_param_max_packet);
+	u32 max = READ_ONCE(conn->kn->set.max_packet);
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
 	struct kvec iov;
 	int n, ret;
@@ -469,6 +474,7 @@ static int kmq_try_recv(struct kmq_conn *conn)
 		return n;
 	conn->rxlen += n;
 	kmq_stat_add(conn->kn, KMQ_S_BYTES_IN, n);
+	WRITE_ONCE(conn->bytes_in, conn->bytes_in + n);
 	ret = kmq_parse_rx(conn);
 	return ret < 0 ? ret : 1;
 }
@@ -527,14 +533,18 @@ static void kmq_release_work(struct work_struct *work)
 	cancel_work_sync(&conn->io_work);
 	if (conn->will) {
 		/* every end but DISCONNECT publishes the Will (MQTT-3.1.2-8) */
-		if (conn->connected) {
+		if (conn->connected && !READ_ONCE(conn->suppress_will)) {
 			if (conn->will->retain)
 				kmq_retain_store(kn, conn->will);
-			kmq_route(conn, conn->will);
+			kmq_route(kn, &conn->scratch, conn->will);
 		}
 		kmq_msg_put(conn->will);
 		conn->will = NULL;
 	}
+	if (conn->connected)
+		kmq_event_client(kn, READ_ONCE(conn->kicked) ?
+				 KMQTTD_EVENT_KICKED : KMQTTD_EVENT_DISCONNECTED,
+				 conn, conn->close_reason);
 	kmq_session_disconnect(conn);
 	/* a publisher may have queued io_work before the session ended */
 	cancel_work_sync(&conn->io_work);
@@ -547,8 +557,10 @@ static void kmq_release_work(struct work_struct *work)
 
 	kvfree(conn->rxbuf);
 	conn->rxbuf = NULL;
-	kvfree(conn->targets);
-	conn->targets = NULL;
+	kvfree(conn->scratch.t);
+	conn->scratch.t = NULL;
+	kfree(conn->username);
+	conn->username = NULL;
 
 	mutex_lock(&kn->lock);
 	list_del(&conn->node);
@@ -609,6 +621,7 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	conn->rxcap = KMQ_RX_INIT;
 	conn->kn = kn;
 	conn->sock = sock;
+	conn->lid = l->id;
 	INIT_WORK(&conn->io_work, kmq_io_work);
 	INIT_WORK(&conn->release_work, kmq_release_work);
 	timer_setup(&conn->ka_timer, kmq_ka_timer, 0);
@@ -635,7 +648,7 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	kmq_stat_inc(kn, KMQ_S_CONNS_TOTAL);
 
 	mod_timer(&conn->ka_timer,
-		  jiffies + READ_ONCE(kmq_param_connect_timeout) * HZ);
+		  jiffies + READ_ONCE(kn->set.connect_timeout) * HZ);
 
 	write_lock_bh(&sk->sk_callback_lock);
 	sk->sk_user_data = conn;

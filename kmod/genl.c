@@ -3,18 +3,31 @@
  * genl.c - the "kmqttd" generic netlink family (uapi/linux/kmqttd.h,
  * Documentation/netlink/specs/kmqttd.yaml).
  *
- * Every operation works on the namespace of the requesting socket.
+ * Every operation works on the namespace of the requesting socket.  Only
+ * STATS_GET is open to everyone; the rest needs CAP_NET_ADMIN in that
+ * namespace's user namespace (GENL_UNS_ADMIN_PERM), because it changes
+ * the broker or reveals client identities and addresses.
+ *
+ * Dumps resume from an integer cursor kept in cb->args and hold no
+ * reference between calls: sessions by their xarray id, subscriptions by
+ * (session id, index), listeners by id, retained messages by position.
  */
 #include <linux/jiffies.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <net/genetlink.h>
 #include <linux/kmqttd.h>
 
 #include "kmqttd.h"
+#include "compat.h"
 #include "core/trie.h"
+#include "core/topic.h"
 
 static struct genl_family kmq_genl_family;
 
-static int kmq_put_u64(struct sk_buff *skb, int attr, u64 v)
+enum { KMQ_GRP_EVENTS };
+
+static int kmq_put_stats_u64(struct sk_buff *skb, int attr, u64 v)
 {
 	return nla_put_u64_64bit(skb, attr, v, KMQTTD_A_STATS_PAD);
 }
@@ -23,8 +36,8 @@ static int kmq_fill_stats(struct sk_buff *skb, struct kmq_net *kn)
 {
 	struct kmq_trie_stats ts;
 	struct nlattr *nest;
-	unsigned int nconns, cmax;
-	u64 subs;
+	unsigned int nconns, cmax, nsess, nret;
+	u64 subs, rbytes;
 	int r;
 
 	mutex_lock(&kn->lock);
@@ -35,37 +48,49 @@ static int kmq_fill_stats(struct sk_buff *skb, struct kmq_net *kn)
 	subs = kn->subs;
 	kmq_trie_get_stats(kn->trie, &ts);
 	up_read(&kn->route_lock);
+	mutex_lock(&kn->sess_lock);
+	nsess = kn->nsessions;
+	mutex_unlock(&kn->sess_lock);
+	mutex_lock(&kn->retain_lock);
+	nret = kn->nretained;
+	rbytes = kn->retained_bytes;
+	mutex_unlock(&kn->retain_lock);
 
-	if (kmq_put_u64(skb, KMQTTD_A_STATS_CONNS_CURRENT, nconns) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_CONNS_TOTAL,
-			kmq_stat_sum(kn, KMQ_S_CONNS_TOTAL)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_CONNS_MAX, cmax) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_MSGS_IN,
-			kmq_stat_sum(kn, KMQ_S_MSGS_IN)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_MSGS_OUT,
-			kmq_stat_sum(kn, KMQ_S_MSGS_OUT)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_BYTES_IN,
-			kmq_stat_sum(kn, KMQ_S_BYTES_IN)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_BYTES_OUT,
-			kmq_stat_sum(kn, KMQ_S_BYTES_OUT)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_PKTS_IN,
-			kmq_stat_sum(kn, KMQ_S_PKTS_IN)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_PKTS_OUT,
-			kmq_stat_sum(kn, KMQ_S_PKTS_OUT)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_MSGS_DROPPED,
-			kmq_stat_sum(kn, KMQ_S_DROPPED)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_SUBS_CURRENT, subs) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_UPTIME,
-			(jiffies - kmq_load_jiffies) / HZ) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_LIVE_CONNS,
-			atomic_read(&kmq_live.conns)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_LIVE_SESSIONS,
-			atomic_read(&kmq_live.sessions)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_LIVE_MSGS,
-			atomic_read(&kmq_live.msgs)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_LIVE_SUBS,
-			atomic_read(&kmq_live.subs)) ||
-	    kmq_put_u64(skb, KMQTTD_A_STATS_LIVE_NODES, ts.nodes))
+	if (kmq_put_stats_u64(skb, KMQTTD_A_STATS_CONNS_CURRENT, nconns) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_CONNS_TOTAL,
+			      kmq_stat_sum(kn, KMQ_S_CONNS_TOTAL)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_CONNS_MAX, cmax) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_MSGS_IN,
+			      kmq_stat_sum(kn, KMQ_S_MSGS_IN)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_MSGS_OUT,
+			      kmq_stat_sum(kn, KMQ_S_MSGS_OUT)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_BYTES_IN,
+			      kmq_stat_sum(kn, KMQ_S_BYTES_IN)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_BYTES_OUT,
+			      kmq_stat_sum(kn, KMQ_S_BYTES_OUT)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_PKTS_IN,
+			      kmq_stat_sum(kn, KMQ_S_PKTS_IN)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_PKTS_OUT,
+			      kmq_stat_sum(kn, KMQ_S_PKTS_OUT)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_MSGS_DROPPED,
+			      kmq_stat_sum(kn, KMQ_S_DROPPED)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_SUBS_CURRENT, subs) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_SESSIONS_CURRENT, nsess) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_RETAINED_CURRENT, nret) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_RETAINED_BYTES, rbytes) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_MEM_MSG_BYTES,
+			      atomic64_read(&kmq_msg_bytes)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_UPTIME,
+			      (jiffies - kmq_load_jiffies) / HZ) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_CONNS,
+			      atomic_read(&kmq_live.conns)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_SESSIONS,
+			      atomic_read(&kmq_live.sessions)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_MSGS,
+			      atomic_read(&kmq_live.msgs)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_SUBS,
+			      atomic_read(&kmq_live.subs)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_NODES, ts.nodes))
 		return -EMSGSIZE;
 
 	nest = nla_nest_start(skb, KMQTTD_A_STATS_REFUSALS);
@@ -82,9 +107,10 @@ static int kmq_fill_stats(struct sk_buff *skb, struct kmq_net *kn)
 	return 0;
 }
 
-static int kmq_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
+/* Build a reply with one object filled by @fill. */
+static int kmq_reply(struct genl_info *info, u8 cmd,
+		     int (*fill)(struct sk_buff *skb, void *arg), void *arg)
 {
-	struct kmq_net *kn = kmq_net(genl_info_net(info));
 	struct sk_buff *msg;
 	void *hdr;
 	int ret;
@@ -92,13 +118,12 @@ static int kmq_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &kmq_genl_family, 0,
-				KMQTTD_CMD_STATS_GET);
+	hdr = genlmsg_put_reply(msg, info, &kmq_genl_family, 0, cmd);
 	if (!hdr) {
 		ret = -EMSGSIZE;
 		goto err_free;
 	}
-	ret = kmq_fill_stats(msg, kn);
+	ret = fill(msg, arg);
 	if (ret)
 		goto err_free;
 	genlmsg_end(msg, hdr);
@@ -109,10 +134,747 @@ err_free:
 	return ret;
 }
 
+static int kmq_fill_stats_cb(struct sk_buff *skb, void *arg)
+{
+	return kmq_fill_stats(skb, arg);
+}
+
+static int kmq_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	return kmq_reply(info, KMQTTD_CMD_STATS_GET, kmq_fill_stats_cb,
+			 kmq_net(genl_info_net(info)));
+}
+
+/* ---- addresses ---- */
+
+static int kmq_put_addr(struct sk_buff *skb, const struct sockaddr_storage *ss,
+			int a_family, int a_addr, int a_port)
+{
+	const struct sockaddr_in *sin = (const void *)ss;
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+	switch (ss->ss_family) {
+	case AF_INET:
+		if (nla_put_u16(skb, a_family, AF_INET) ||
+		    nla_put(skb, a_addr, 4, &sin->sin_addr) ||
+		    nla_put_u16(skb, a_port, ntohs(sin->sin_port)))
+			return -EMSGSIZE;
+		return 0;
+	case AF_INET6:
+		if (nla_put_u16(skb, a_family, AF_INET6) ||
+		    nla_put(skb, a_addr, 16, &sin6->sin6_addr) ||
+		    nla_put_u16(skb, a_port, ntohs(sin6->sin6_port)))
+			return -EMSGSIZE;
+		return 0;
+	}
+	return 0;
+}
+
+static int kmq_get_addr(struct genl_info *info, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (void *)ss;
+	struct sockaddr_in6 *sin6 = (void *)ss;
+	struct nlattr **a = info->attrs;
+	u16 family, port;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTTD_A_LISTENER_FAMILY) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTTD_A_LISTENER_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTTD_A_LISTENER_PORT))
+		return -EINVAL;
+	family = nla_get_u16(a[KMQTTD_A_LISTENER_FAMILY]);
+	port = nla_get_u16(a[KMQTTD_A_LISTENER_PORT]);
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET &&
+	    nla_len(a[KMQTTD_A_LISTENER_ADDR]) == 4) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		nla_memcpy(&sin->sin_addr, a[KMQTTD_A_LISTENER_ADDR], 4);
+		return 0;
+	}
+	if (family == AF_INET6 &&
+	    nla_len(a[KMQTTD_A_LISTENER_ADDR]) == 16) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		nla_memcpy(&sin6->sin6_addr, a[KMQTTD_A_LISTENER_ADDR], 16);
+		return 0;
+	}
+	NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_LISTENER_ADDR],
+			    "address must be 4 bytes (AF_INET) or 16 (AF_INET6)");
+	return -EINVAL;
+}
+
+/* ---- listeners ---- */
+
+static int kmq_fill_listener(struct sk_buff *skb, struct kmq_listener *l,
+			     u32 conns)
+{
+	if (nla_put_u32(skb, KMQTTD_A_LISTENER_ID, l->id) ||
+	    kmq_put_addr(skb, &l->addr, KMQTTD_A_LISTENER_FAMILY,
+			 KMQTTD_A_LISTENER_ADDR, KMQTTD_A_LISTENER_PORT) ||
+	    nla_put_u32(skb, KMQTTD_A_LISTENER_CONNS, conns))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Context: kn->lock held. */
+static u32 kmq_listener_conns(struct kmq_net *kn, u32 id)
+{
+	struct kmq_conn *conn;
+	u32 n = 0;
+
+	list_for_each_entry(conn, &kn->conns, node)
+		n += conn->lid == id;
+	return n;
+}
+
+static int kmq_nl_listener_dump(struct sk_buff *skb,
+				struct netlink_callback *cb)
+{
+	struct kmq_net *kn = kmq_net(sock_net(skb->sk));
+	struct kmq_listener *l;
+	int ret = 0;
+	void *hdr;
+
+	mutex_lock(&kn->lock);
+	list_for_each_entry(l, &kn->listeners, node) {
+		if (l->id < cb->args[0])
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &kmq_genl_family,
+				  NLM_F_MULTI, KMQTTD_CMD_LISTENER_GET);
+		if (!hdr) {
+			ret = -EMSGSIZE;
+			break;
+		}
+		ret = kmq_fill_listener(skb, l, kmq_listener_conns(kn, l->id));
+		if (ret) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = l->id + 1;
+	}
+	mutex_unlock(&kn->lock);
+	if (ret == -EMSGSIZE && skb->len)
+		return skb->len;
+	return ret ? ret : skb->len;
+}
+
+struct kmq_listener_reply {
+	struct kmq_net *kn;
+	struct kmq_listener *l;
+};
+
+static int kmq_fill_listener_cb(struct sk_buff *skb, void *arg)
+{
+	struct kmq_listener_reply *r = arg;
+
+	return kmq_fill_listener(skb, r->l, 0);
+}
+
+static int kmq_nl_listener_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct kmq_listener_reply r = { .kn = kn };
+	struct kmq_listener *l;
+	u32 id;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTTD_A_LISTENER_ID))
+		return -EINVAL;
+	id = nla_get_u32(info->attrs[KMQTTD_A_LISTENER_ID]);
+	mutex_lock(&kn->lock);
+	list_for_each_entry(l, &kn->listeners, node)
+		if (l->id == id)
+			r.l = l;
+	ret = r.l ? kmq_reply(info, KMQTTD_CMD_LISTENER_GET,
+			      kmq_fill_listener_cb, &r) : -ENOENT;
+	mutex_unlock(&kn->lock);
+	return ret;
+}
+
+static int kmq_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct kmq_listener_reply r = { .kn = kn };
+	struct kmq_listener tmp = {};
+	struct sockaddr_storage ss;
+	int ret;
+
+	ret = kmq_get_addr(info, &ss);
+	if (ret)
+		return ret;
+	ret = kmq_listener_add(kn, &ss, &tmp.id);
+	if (ret == -EADDRINUSE)
+		NL_SET_ERR_MSG(info->extack, "address already in use");
+	if (ret)
+		return ret;
+	tmp.addr = ss;
+	r.l = &tmp;
+	return kmq_reply(info, KMQTTD_CMD_LISTENER_ADD, kmq_fill_listener_cb,
+			 &r);
+}
+
+static int kmq_nl_listener_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct sockaddr_storage ss;
+	u32 id = 0;
+	int ret;
+
+	if (info->attrs[KMQTTD_A_LISTENER_ID]) {
+		id = nla_get_u32(info->attrs[KMQTTD_A_LISTENER_ID]);
+		ret = kmq_listener_del(kn, id, NULL);
+	} else {
+		ret = kmq_get_addr(info, &ss);
+		if (ret)
+			return ret;
+		ret = kmq_listener_del(kn, 0, &ss);
+	}
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG(info->extack, "no such listener");
+	return ret;
+}
+
+/* ---- clients ---- */
+
+static int kmq_put_u64c(struct sk_buff *skb, int attr, u64 v)
+{
+	return nla_put_u64_64bit(skb, attr, v, KMQTTD_A_CLIENT_PAD);
+}
+
+/* Context: kn->sess_lock held (keeps the session and its connection). */
+static int kmq_fill_client(struct sk_buff *skb, struct kmq_session *s)
+{
+	struct kmq_conn *conn = s->conn;
+	u32 inflight, queued;
+
+	spin_lock(&s->lock);
+	inflight = s->out.inflight;
+	queued = s->out.queued;
+	spin_unlock(&s->lock);
+
+	if (nla_put_string(skb, KMQTTD_A_CLIENT_CLIENT_ID, s->client_id) ||
+	    nla_put_u8(skb, KMQTTD_A_CLIENT_CONNECTED, !!conn) ||
+	    nla_put_u8(skb, KMQTTD_A_CLIENT_CLEAN, s->clean) ||
+	    nla_put_u32(skb, KMQTTD_A_CLIENT_INFLIGHT, inflight) ||
+	    nla_put_u32(skb, KMQTTD_A_CLIENT_QUEUED, queued) ||
+	    nla_put_u32(skb, KMQTTD_A_CLIENT_SUBS, READ_ONCE(s->nsubs)))
+		return -EMSGSIZE;
+	if (!conn)
+		return 0;
+	if (kmq_put_addr(skb, &conn->peer, KMQTTD_A_CLIENT_FAMILY,
+			 KMQTTD_A_CLIENT_ADDR, KMQTTD_A_CLIENT_PORT) ||
+	    (conn->username &&
+	     nla_put_string(skb, KMQTTD_A_CLIENT_USERNAME, conn->username)) ||
+	    kmq_put_u64c(skb, KMQTTD_A_CLIENT_CONNECTED_SINCE, conn->since) ||
+	    nla_put_u16(skb, KMQTTD_A_CLIENT_KEEPALIVE,
+			READ_ONCE(conn->keepalive)) ||
+	    kmq_put_u64c(skb, KMQTTD_A_CLIENT_MSGS_IN,
+			 READ_ONCE(conn->msgs_in)) ||
+	    kmq_put_u64c(skb, KMQTTD_A_CLIENT_MSGS_OUT,
+			 READ_ONCE(conn->msgs_out)) ||
+	    kmq_put_u64c(skb, KMQTTD_A_CLIENT_BYTES_IN,
+			 READ_ONCE(conn->bytes_in)) ||
+	    kmq_put_u64c(skb, KMQTTD_A_CLIENT_BYTES_OUT,
+			 READ_ONCE(conn->bytes_out)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int kmq_fill_client_cb(struct sk_buff *skb, void *arg)
+{
+	return kmq_fill_client(skb, arg);
+}
+
+static int kmq_nl_client_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct nlattr *a = info->attrs[KMQTTD_A_CLIENT_CLIENT_ID];
+	struct kmq_session *s;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTTD_A_CLIENT_CLIENT_ID))
+		return -EINVAL;
+	mutex_lock(&kn->sess_lock);
+	s = kmq_session_find(kn, nla_data(a), strlen(nla_data(a)));
+	if (s)
+		ret = kmq_reply(info, KMQTTD_CMD_CLIENT_GET, kmq_fill_client_cb,
+				s);
+	else
+		ret = -ENOENT;
+	mutex_unlock(&kn->sess_lock);
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "no such client");
+	return ret;
+}
+
+static int kmq_nl_client_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct kmq_net *kn = kmq_net(sock_net(skb->sk));
+	unsigned long id = cb->args[0];
+	struct kmq_session *s;
+	int ret = 0;
+	void *hdr;
+
+	mutex_lock(&kn->sess_lock);
+	xa_for_each_start(&kn->sess_ids, id, s, id) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &kmq_genl_family,
+				  NLM_F_MULTI, KMQTTD_CMD_CLIENT_GET);
+		if (!hdr) {
+			ret = -EMSGSIZE;
+			break;
+		}
+		ret = kmq_fill_client(skb, s);
+		if (ret) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = id + 1;
+	}
+	mutex_unlock(&kn->sess_lock);
+	if (ret == -EMSGSIZE && skb->len)
+		return skb->len;
+	return ret ? ret : skb->len;
+}
+
+static int kmq_nl_client_kick(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct nlattr **a = info->attrs;
+	bool will, purge;
+	const char *id;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTTD_A_CLIENT_CLIENT_ID))
+		return -EINVAL;
+	id = nla_data(a[KMQTTD_A_CLIENT_CLIENT_ID]);
+	will = a[KMQTTD_A_CLIENT_WILL] && nla_get_u8(a[KMQTTD_A_CLIENT_WILL]);
+	purge = a[KMQTTD_A_CLIENT_PURGE] &&
+		nla_get_u8(a[KMQTTD_A_CLIENT_PURGE]);
+	ret = kmq_session_kick(kn, id, strlen(id), will, purge);
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_CLIENT_CLIENT_ID],
+				    "no such client");
+	else if (ret == -ENOTCONN)
+		NL_SET_ERR_MSG(info->extack,
+			       "client is not connected (purge deletes its session)");
+	return ret;
+}
+
+/* ---- subscriptions ---- */
+
+static int kmq_nl_sub_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct kmq_net *kn = kmq_net(sock_net(skb->sk));
+	struct nlattr **a = kmq_dump_attrs(cb);
+	const char *want_id = NULL, *want_f = NULL;
+	unsigned long id = cb->args[0];
+	struct kmq_session *s;
+	struct kmq_sub *sub;
+	int ret = 0;
+	long idx;
+	void *hdr;
+
+	if (a && a[KMQTTD_A_SUB_CLIENT_ID])
+		want_id = nla_data(a[KMQTTD_A_SUB_CLIENT_ID]);
+	if (a && a[KMQTTD_A_SUB_FILTER])
+		want_f = nla_data(a[KMQTTD_A_SUB_FILTER]);
+
+	mutex_lock(&kn->sess_lock);
+	down_read(&kn->route_lock);
+	xa_for_each_start(&kn->sess_ids, id, s, id) {
+		if (want_id && strcmp(want_id, s->client_id))
+			continue;
+		idx = 0;
+		list_for_each_entry(sub, &s->subs, node) {
+			if (idx++ < cb->args[1])
+				continue;
+			if (want_f && (strlen(want_f) != sub->len ||
+				       memcmp(want_f, sub->filter, sub->len)))
+				continue;
+			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+					  cb->nlh->nlmsg_seq, &kmq_genl_family,
+					  NLM_F_MULTI, KMQTTD_CMD_SUB_GET);
+			if (!hdr) {
+				ret = -EMSGSIZE;
+				goto out;
+			}
+			if (nla_put_string(skb, KMQTTD_A_SUB_CLIENT_ID,
+					   s->client_id) ||
+			    nla_put(skb, KMQTTD_A_SUB_FILTER, sub->len,
+				    sub->filter) ||
+			    nla_put_u8(skb, KMQTTD_A_SUB_QOS, sub->qos)) {
+				genlmsg_cancel(skb, hdr);
+				ret = -EMSGSIZE;
+				goto out;
+			}
+			genlmsg_end(skb, hdr);
+			cb->args[0] = id;
+			cb->args[1] = idx;
+		}
+		cb->args[0] = id + 1;
+		cb->args[1] = 0;
+	}
+out:
+	up_read(&kn->route_lock);
+	mutex_unlock(&kn->sess_lock);
+	if (ret == -EMSGSIZE && skb->len)
+		return skb->len;
+	return ret ? ret : skb->len;
+}
+
+/* ---- retained messages ---- */
+
+static int kmq_retain_check_filter(struct nlattr *f,
+				   struct netlink_ext_ack *extack)
+{
+	if (!kmq_topic_filter_valid(nla_data(f), strlen(nla_data(f)))) {
+		NL_SET_ERR_MSG_ATTR(extack, f, "invalid topic filter");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int kmq_nl_retain_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct kmq_net *kn = kmq_net(sock_net(skb->sk));
+	struct nlattr **a = kmq_dump_attrs(cb);
+	const char *f = NULL;
+
+	if (a && a[KMQTTD_A_RETAIN_FILTER]) {
+		f = nla_data(a[KMQTTD_A_RETAIN_FILTER]);
+		if (kmq_retain_check_filter(a[KMQTTD_A_RETAIN_FILTER],
+					    cb->extack))
+			return -EINVAL;
+	}
+	return kmq_retain_dump(kn, skb, cb, &kmq_genl_family, f);
+}
+
+static int kmq_nl_retain_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct nlattr **a = info->attrs;
+	struct sk_buff *msg;
+	void *hdr;
+	u32 n;
+
+	if (a[KMQTTD_A_RETAIN_TOPIC]) {
+		const char *t = nla_data(a[KMQTTD_A_RETAIN_TOPIC]);
+
+		n = kmq_retain_del(kn, t, strlen(t), false);
+	} else if (a[KMQTTD_A_RETAIN_FILTER]) {
+		const char *f = nla_data(a[KMQTTD_A_RETAIN_FILTER]);
+
+		if (kmq_retain_check_filter(a[KMQTTD_A_RETAIN_FILTER],
+					    info->extack))
+			return -EINVAL;
+		n = kmq_retain_del(kn, f, strlen(f), true);
+	} else {
+		NL_SET_ERR_MSG(info->extack, "topic or filter required");
+		return -EINVAL;
+	}
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &kmq_genl_family, 0,
+				KMQTTD_CMD_RETAIN_DEL);
+	if (!hdr || nla_put_u32(msg, KMQTTD_A_RETAIN_COUNT, n)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* ---- settings ---- */
+
+static int kmq_fill_settings(struct sk_buff *skb, void *arg)
+{
+	struct kmq_settings *set = arg;
+
+	if (nla_put_u32(skb, KMQTTD_A_SET_MAX_CONNECTIONS, set->max_conns) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_MAX_PACKET_SIZE, set->max_packet) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_MAX_INFLIGHT, set->max_inflight) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_MAX_QUEUED, set->max_queued) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_MAX_KEEPALIVE, set->max_keepalive) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_SESSION_EXPIRY,
+			set->session_expiry) ||
+	    nla_put_u8(skb, KMQTTD_A_SET_RETAIN_AVAILABLE, set->retain) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_RETAIN_MAX, set->retain_max) ||
+	    nla_put_u64_64bit(skb, KMQTTD_A_SET_RETAIN_MAX_BYTES,
+			      set->retain_max_bytes, KMQTTD_A_SET_PAD) ||
+	    nla_put_u8(skb, KMQTTD_A_SET_ALLOW_ANONYMOUS,
+		       set->allow_anonymous) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_MAX_SUBSCRIPTIONS, set->max_subs) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_MAX_TOPIC_LENGTH,
+			set->max_topic_len) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_MAX_TOPIC_LEVELS,
+			set->max_topic_levels) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_CONNECT_TIMEOUT,
+			set->connect_timeout) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_SYS_INTERVAL, set->sys_interval))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int kmq_nl_settings_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct kmq_settings copy;
+
+	mutex_lock(&kn->lock);
+	copy = kn->set;
+	mutex_unlock(&kn->lock);
+	return kmq_reply(info, KMQTTD_CMD_SETTINGS_GET, kmq_fill_settings,
+			 &copy);
+}
+
+static void kmq_set_u32(struct nlattr **a, int attr, u32 *field)
+{
+	if (a[attr])
+		WRITE_ONCE(*field, nla_get_u32(a[attr]));
+}
+
+#define KMQ_SET_U32(attr, field) kmq_set_u32(a, attr, &kn->set.field)
+
+static int kmq_nl_settings_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct nlattr **a = info->attrs;
+	bool sys_changed;
+
+	/* ranges the policy cannot express */
+	if (a[KMQTTD_A_SET_MAX_PACKET_SIZE]) {
+		u32 v = nla_get_u32(a[KMQTTD_A_SET_MAX_PACKET_SIZE]);
+
+		if (v && (v < 20 || v > KMQ_MAX_REMAINING + KMQ_FIXED_HDR_MAX)) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    a[KMQTTD_A_SET_MAX_PACKET_SIZE],
+					    "max_packet_size must be 0 or 20..268435460");
+			return -ERANGE;
+		}
+	}
+	if (a[KMQTTD_A_SET_MAX_KEEPALIVE] &&
+	    nla_get_u32(a[KMQTTD_A_SET_MAX_KEEPALIVE]) > 65535) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_SET_MAX_KEEPALIVE],
+				    "max_keepalive must be 0..65535");
+		return -ERANGE;
+	}
+	if (a[KMQTTD_A_SET_MAX_INFLIGHT] &&
+	    nla_get_u32(a[KMQTTD_A_SET_MAX_INFLIGHT]) > 65535) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_SET_MAX_INFLIGHT],
+				    "max_inflight must be 0..65535");
+		return -ERANGE;
+	}
+	if (a[KMQTTD_A_SET_CONNECT_TIMEOUT] &&
+	    !nla_get_u32(a[KMQTTD_A_SET_CONNECT_TIMEOUT])) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_SET_CONNECT_TIMEOUT],
+				    "connect_timeout must be at least 1");
+		return -ERANGE;
+	}
+
+	mutex_lock(&kn->lock);
+	KMQ_SET_U32(KMQTTD_A_SET_MAX_CONNECTIONS, max_conns);
+	KMQ_SET_U32(KMQTTD_A_SET_MAX_PACKET_SIZE, max_packet);
+	KMQ_SET_U32(KMQTTD_A_SET_MAX_INFLIGHT, max_inflight);
+	KMQ_SET_U32(KMQTTD_A_SET_MAX_QUEUED, max_queued);
+	KMQ_SET_U32(KMQTTD_A_SET_MAX_KEEPALIVE, max_keepalive);
+	KMQ_SET_U32(KMQTTD_A_SET_SESSION_EXPIRY, session_expiry);
+	KMQ_SET_U32(KMQTTD_A_SET_RETAIN_MAX, retain_max);
+	KMQ_SET_U32(KMQTTD_A_SET_MAX_SUBSCRIPTIONS, max_subs);
+	KMQ_SET_U32(KMQTTD_A_SET_MAX_TOPIC_LENGTH, max_topic_len);
+	KMQ_SET_U32(KMQTTD_A_SET_MAX_TOPIC_LEVELS, max_topic_levels);
+	KMQ_SET_U32(KMQTTD_A_SET_CONNECT_TIMEOUT, connect_timeout);
+	KMQ_SET_U32(KMQTTD_A_SET_SYS_INTERVAL, sys_interval);
+	if (a[KMQTTD_A_SET_RETAIN_MAX_BYTES])
+		WRITE_ONCE(kn->set.retain_max_bytes,
+			   nla_get_u64(a[KMQTTD_A_SET_RETAIN_MAX_BYTES]));
+	if (a[KMQTTD_A_SET_RETAIN_AVAILABLE])
+		WRITE_ONCE(kn->set.retain,
+			   !!nla_get_u8(a[KMQTTD_A_SET_RETAIN_AVAILABLE]));
+	if (a[KMQTTD_A_SET_ALLOW_ANONYMOUS])
+		WRITE_ONCE(kn->set.allow_anonymous,
+			   !!nla_get_u8(a[KMQTTD_A_SET_ALLOW_ANONYMOUS]));
+	mutex_unlock(&kn->lock);
+
+	sys_changed = a[KMQTTD_A_SET_SYS_INTERVAL];
+	if (sys_changed)
+		kmq_sys_kick(kn);
+	if (a[KMQTTD_A_SET_SESSION_EXPIRY])
+		mod_delayed_work(kmq_wq, &kn->expire_work, 0);
+	return 0;
+}
+
+/* ---- events ---- */
+
+static struct sk_buff *kmq_event_new(struct kmq_net *kn, int type,
+				     void **hdr)
+{
+	struct sk_buff *skb;
+
+	if (!genl_has_listeners(&kmq_genl_family, kn->net, KMQ_GRP_EVENTS))
+		return NULL;
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	*hdr = genlmsg_put(skb, 0, 0, &kmq_genl_family, 0, KMQTTD_CMD_EVENT);
+	if (!*hdr || nla_put_u32(skb, KMQTTD_A_EVENT_TYPE, type)) {
+		nlmsg_free(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+static void kmq_event_send(struct kmq_net *kn, struct sk_buff *skb, void *hdr)
+{
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast_netns(&kmq_genl_family, kn->net, skb, 0,
+				KMQ_GRP_EVENTS, GFP_KERNEL);
+}
+
+/**
+ * kmq_event_client() - notify the events group about a client
+ * @kn: namespace state
+ * @type: enum kmqttd_event
+ * @conn: the client's connection (attached to its session)
+ * @reason: enum kmq_reason of a disconnect, or 0
+ *
+ * Context: process context.
+ */
+void kmq_event_client(struct kmq_net *kn, int type, struct kmq_conn *conn,
+		      int reason)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = kmq_event_new(kn, type, &hdr);
+	if (!skb)
+		return;
+	if ((conn->sess &&
+	     (nla_put_string(skb, KMQTTD_A_EVENT_CLIENT_ID,
+			     conn->sess->client_id) ||
+	      nla_put_u8(skb, KMQTTD_A_EVENT_CLEAN, conn->sess->clean))) ||
+	    kmq_put_addr(skb, &conn->peer, KMQTTD_A_EVENT_FAMILY,
+			 KMQTTD_A_EVENT_ADDR, KMQTTD_A_EVENT_PORT) ||
+	    nla_put_u32(skb, KMQTTD_A_EVENT_REASON, reason)) {
+		nlmsg_free(skb);
+		return;
+	}
+	kmq_event_send(kn, skb, hdr);
+}
+
+/**
+ * kmq_event_listener() - notify the events group about a listener
+ * @kn: namespace state
+ * @type: KMQTTD_EVENT_LISTENER_ADDED or _REMOVED
+ * @l: the listener
+ *
+ * Context: process context.
+ */
+void kmq_event_listener(struct kmq_net *kn, int type, struct kmq_listener *l)
+{
+	struct sk_buff *skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	skb = kmq_event_new(kn, type, &hdr);
+	if (!skb)
+		return;
+	nest = nla_nest_start(skb, KMQTTD_A_EVENT_LISTENER);
+	if (!nest || kmq_fill_listener(skb, l, 0)) {
+		nlmsg_free(skb);
+		return;
+	}
+	nla_nest_end(skb, nest);
+	kmq_event_send(kn, skb, hdr);
+}
+
+/* ---- policies and ops ---- */
+
+static const struct nla_policy kmq_listener_policy[KMQTTD_A_LISTENER_MAX + 1] = {
+	[KMQTTD_A_LISTENER_ID] = { .type = NLA_U32 },
+	[KMQTTD_A_LISTENER_FAMILY] = { .type = NLA_U16 },
+	[KMQTTD_A_LISTENER_ADDR] = { .type = NLA_BINARY, .len = 16 },
+	[KMQTTD_A_LISTENER_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+};
+
+static const struct nla_policy kmq_client_policy[KMQTTD_A_CLIENT_MAX + 1] = {
+	[KMQTTD_A_CLIENT_CLIENT_ID] = { .type = NLA_NUL_STRING, .len = 65535 },
+	[KMQTTD_A_CLIENT_WILL] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTTD_A_CLIENT_PURGE] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+static const struct nla_policy kmq_sub_policy[KMQTTD_A_SUB_MAX + 1] = {
+	[KMQTTD_A_SUB_CLIENT_ID] = { .type = NLA_NUL_STRING, .len = 65535 },
+	[KMQTTD_A_SUB_FILTER] = { .type = NLA_NUL_STRING, .len = 65535 },
+};
+
+static const struct nla_policy kmq_retain_policy[KMQTTD_A_RETAIN_MAX + 1] = {
+	[KMQTTD_A_RETAIN_TOPIC] = { .type = NLA_NUL_STRING, .len = 65535 },
+	[KMQTTD_A_RETAIN_FILTER] = { .type = NLA_NUL_STRING, .len = 65535 },
+};
+
+static const struct nla_policy kmq_set_policy[KMQTTD_A_SET_MAX + 1] = {
+	[KMQTTD_A_SET_MAX_CONNECTIONS] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_MAX_PACKET_SIZE] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_MAX_INFLIGHT] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_MAX_QUEUED] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_MAX_KEEPALIVE] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_SESSION_EXPIRY] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_RETAIN_AVAILABLE] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTTD_A_SET_RETAIN_MAX] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_RETAIN_MAX_BYTES] = { .type = NLA_U64 },
+	[KMQTTD_A_SET_ALLOW_ANONYMOUS] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTTD_A_SET_MAX_SUBSCRIPTIONS] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_MAX_TOPIC_LENGTH] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_MAX_TOPIC_LEVELS] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_CONNECT_TIMEOUT] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_SYS_INTERVAL] = { .type = NLA_U32 },
+};
+
+#define KMQ_OP(_cmd, _doit, _dumpit, _policy, _maxattr) {		\
+		.cmd = (_cmd),						\
+		.doit = (_doit),					\
+		.dumpit = (_dumpit),					\
+		.policy = (_policy),					\
+		.maxattr = (_maxattr),					\
+		.flags = GENL_UNS_ADMIN_PERM,				\
+	}
+
 static const struct genl_ops kmq_genl_ops[] = {
 	{
 		.cmd = KMQTTD_CMD_STATS_GET,
 		.doit = kmq_nl_stats_get,
+	},
+	KMQ_OP(KMQTTD_CMD_LISTENER_GET, kmq_nl_listener_get,
+	       kmq_nl_listener_dump, kmq_listener_policy, KMQTTD_A_LISTENER_MAX),
+	KMQ_OP(KMQTTD_CMD_LISTENER_ADD, kmq_nl_listener_add, NULL,
+	       kmq_listener_policy, KMQTTD_A_LISTENER_MAX),
+	KMQ_OP(KMQTTD_CMD_LISTENER_DEL, kmq_nl_listener_del, NULL,
+	       kmq_listener_policy, KMQTTD_A_LISTENER_MAX),
+	KMQ_OP(KMQTTD_CMD_CLIENT_GET, kmq_nl_client_get, kmq_nl_client_dump,
+	       kmq_client_policy, KMQTTD_A_CLIENT_MAX),
+	KMQ_OP(KMQTTD_CMD_CLIENT_KICK, kmq_nl_client_kick, NULL,
+	       kmq_client_policy, KMQTTD_A_CLIENT_MAX),
+	KMQ_OP(KMQTTD_CMD_SUB_GET, NULL, kmq_nl_sub_dump, kmq_sub_policy,
+	       KMQTTD_A_SUB_MAX),
+	KMQ_OP(KMQTTD_CMD_RETAIN_GET, NULL, kmq_nl_retain_dump,
+	       kmq_retain_policy, KMQTTD_A_RETAIN_MAX),
+	KMQ_OP(KMQTTD_CMD_RETAIN_DEL, kmq_nl_retain_del, NULL,
+	       kmq_retain_policy, KMQTTD_A_RETAIN_MAX),
+	KMQ_OP(KMQTTD_CMD_SETTINGS_GET, kmq_nl_settings_get, NULL,
+	       kmq_set_policy, KMQTTD_A_SET_MAX),
+	KMQ_OP(KMQTTD_CMD_SETTINGS_SET, kmq_nl_settings_set, NULL,
+	       kmq_set_policy, KMQTTD_A_SET_MAX),
+};
+
+static const struct genl_multicast_group kmq_genl_mcgrps[] = {
+	[KMQ_GRP_EVENTS] = {
+		.name = KMQTTD_MCGRP_EVENTS,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
 	},
 };
 
@@ -123,6 +885,8 @@ static struct genl_family kmq_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = kmq_genl_ops,
 	.n_ops = ARRAY_SIZE(kmq_genl_ops),
+	.mcgrps = kmq_genl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(kmq_genl_mcgrps),
 };
 
 int __init kmq_genl_init(void)

@@ -49,11 +49,16 @@
 #include <net/sock.h>
 
 #include <linux/rbtree.h>
+#include <linux/xarray.h>
+#include <linux/time64.h>
 
 #include "core/codec.h"
 #include "core/qos.h"
 
 struct kmq_trie;
+struct genl_family;
+struct netlink_callback;
+struct sk_buff;
 struct kmq_session;
 struct kmq_conn;
 
@@ -87,6 +92,7 @@ struct kmq_live {
 };
 
 extern struct kmq_live kmq_live;
+extern atomic64_t kmq_msg_bytes;
 extern struct workqueue_struct *kmq_wq;
 extern unsigned long kmq_load_jiffies;
 
@@ -101,12 +107,61 @@ extern unsigned int kmq_param_max_inflight;
 extern unsigned int kmq_param_max_topic_len;
 extern unsigned int kmq_param_max_topic_levels;
 extern unsigned int kmq_param_max_subs;
+extern unsigned int kmq_param_max_keepalive;
+extern unsigned int kmq_param_sys_interval;
+extern bool kmq_param_allow_anonymous;
 extern unsigned int kmq_param_session_expiry;
 extern bool kmq_param_retain;
 extern unsigned int kmq_param_retain_max;
 extern unsigned long kmq_param_retain_max_bytes;
 
 #define KMQ_SESS_HASH_BITS	12
+#define KMQ_SYS_LOADS		5	/* $SYS load averages kept */
+
+/**
+ * struct kmq_target - a routing destination collected under route_lock
+ * @sess: subscriber
+ * @qos: granted QoS of the best matching subscription
+ */
+struct kmq_target {
+	struct kmq_session *sess;
+	u8 qos;
+};
+
+/**
+ * struct kmq_scratch - a growable array of routing targets
+ * @t: the targets
+ * @cap: capacity of @t
+ */
+struct kmq_scratch {
+	struct kmq_target *t;
+	u32 cap;
+};
+
+/**
+ * struct kmq_settings - the limits of a namespace (mqctl set/get)
+ *
+ * Read with READ_ONCE() anywhere; written by the netlink handler.  New
+ * namespaces start from the module parameters.  0 means "no limit"
+ * unless stated otherwise.
+ */
+struct kmq_settings {
+	u32 max_conns;
+	u32 max_packet;		/* 0: protocol maximum */
+	u32 max_inflight;	/* 0: 65535 */
+	u32 max_queued;
+	u32 max_keepalive;	/* clients asking more (or 0): CONNACK 0x02 */
+	u32 session_expiry;	/* seconds; 0: never */
+	u32 retain_max;
+	u64 retain_max_bytes;
+	u32 max_subs;
+	u32 max_topic_len;
+	u32 max_topic_levels;
+	u32 connect_timeout;	/* seconds */
+	u32 sys_interval;	/* seconds; 0: no $SYS */
+	bool retain;
+	bool allow_anonymous;
+};
 
 /**
  * struct kmq_net - per network namespace state
@@ -122,9 +177,17 @@ extern unsigned long kmq_param_retain_max_bytes;
  * @subs: number of subscriptions (under @route_lock)
  * @conns_max: peak of @nconns
  * @stats: per-CPU counters
+ * @set: settings
  * @sess_lock: protects @sessions, @nsessions and session attach/detach
  * @sessions: hash table of struct kmq_session by client id
  * @nsessions: sessions in the table
+ * @sess_ids: sessions by id, for netlink dumps (under @sess_lock)
+ * @sess_next: next id to try
+ * @lst_next: next listener id (under @lock)
+ * @sys_work: publishes $SYS
+ * @sys_scratch: routing scratch of @sys_work
+ * @sys_load: load averages of $SYS, x1000 (sys_work only)
+ * @sys_last: counters at the previous $SYS update (sys_work only)
  * @expire_work: destroys persistent sessions away for too long
  * @retain_lock: protects @retained and its counters
  * @retained: struct kmq_retained by topic
@@ -144,9 +207,17 @@ struct kmq_net {
 	u64 subs;
 	unsigned int conns_max;
 	struct kmq_pcpu_stats __percpu *stats;
+	struct kmq_settings set;
 	struct mutex sess_lock;	/* sessions, nsessions, attach/detach */
 	struct hlist_head sessions[1 << KMQ_SESS_HASH_BITS];
 	unsigned int nsessions;
+	struct xarray sess_ids;
+	u32 sess_next;
+	u32 lst_next;
+	struct delayed_work sys_work;
+	struct kmq_scratch sys_scratch;
+	u64 sys_load[KMQ_SYS_LOADS][3];
+	u64 sys_last[KMQ_SYS_LOADS];
 	struct delayed_work expire_work;
 	struct mutex retain_lock;	/* retained, nretained, retained_bytes */
 	struct rb_root retained;
@@ -164,6 +235,7 @@ struct kmq_net {
  * @saved_state_change: original callback (inherited by children)
  * @saved_write_space: original callback (inherited by children)
  * @addr: bound address
+ * @id: listener id (netlink)
  */
 struct kmq_listener {
 	struct kmq_net *kn;
@@ -174,6 +246,7 @@ struct kmq_listener {
 	void (*saved_state_change)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
 	struct sockaddr_storage addr;
+	u32 id;
 };
 
 /**
@@ -239,16 +312,6 @@ enum {
 };
 
 /**
- * struct kmq_target - a routing destination collected under route_lock
- * @sess: subscriber
- * @qos: granted QoS of the best matching subscription
- */
-struct kmq_target {
-	struct kmq_session *sess;
-	u8 qos;
-};
-
-/**
  * struct kmq_sub - one subscription of a session
  * @node: in sess->subs, under kn->route_lock
  * @qos: granted QoS
@@ -287,6 +350,7 @@ struct kmq_delivery {
  *	attached connection's io_work
  * @nqos2: entries used in @qos2_ids
  * @detached_at: jiffies when the last connection ended (expiry)
+ * @id: index in kn->sess_ids (netlink dump cursor)
  *
  * Lifetime: created and destroyed under kn->sess_lock.  A session is
  * destroyed only while no connection is attached, after its subscriptions
@@ -309,6 +373,7 @@ struct kmq_session {
 	u16 *qos2_ids;
 	u32 nqos2;
 	unsigned long detached_at;
+	u32 id;
 };
 
 /**
@@ -340,8 +405,16 @@ struct kmq_session {
  * @txtail: last element of @txhead
  * @txoff: bytes of @txhead already sent
  * @txcount: items in the private FIFO
- * @targets: routing scratch (io_work and release only)
- * @ntargets_cap: capacity of @targets
+ * @scratch: routing scratch (io_work and release only)
+ * @lid: id of the listener it was accepted on
+ * @since: wall-clock second the CONNECT was accepted
+ * @username: user name of the CONNECT, or NULL
+ * @suppress_will: closing without publishing the Will (kick)
+ * @kicked: closed by an administrator
+ * @msgs_in: PUBLISH packets received (io_work writes, others READ_ONCE)
+ * @msgs_out: PUBLISH packets sent
+ * @bytes_in: bytes received
+ * @bytes_out: bytes sent
  */
 struct kmq_conn {
 	struct kmq_net *kn;
@@ -373,8 +446,16 @@ struct kmq_conn {
 	u32 txoff;
 	u32 txcount;
 
-	struct kmq_target *targets;
-	u32 ntargets_cap;
+	struct kmq_scratch scratch;
+	u32 lid;
+	time64_t since;
+	char *username;
+	bool suppress_will;
+	bool kicked;
+	u64 msgs_in;
+	u64 msgs_out;
+	u64 bytes_in;
+	u64 bytes_out;
 };
 
 /* stats.c */
@@ -398,7 +479,10 @@ int kmq_netns_init(void);
 void kmq_netns_exit(void);
 
 /* listener.c */
-int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss);
+int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss,
+		     u32 *id);
+int kmq_listener_del(struct kmq_net *kn, u32 id,
+		     const struct sockaddr_storage *ss);
 void kmq_listener_stop_all(struct kmq_net *kn);
 
 /* conn.c */
@@ -427,6 +511,10 @@ void kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 int kmq_session_pull(struct kmq_conn *conn, u32 max);
 int kmq_session_ack(struct kmq_conn *conn, u8 type, u16 pid);
 int kmq_session_resume(struct kmq_conn *conn);
+struct kmq_session *kmq_session_find(struct kmq_net *kn, const char *id,
+				     u16 len);
+int kmq_session_kick(struct kmq_net *kn, const char *id, u16 len, bool will,
+		     bool purge);
 void kmq_sessions_net_init(struct kmq_net *kn);
 void kmq_sessions_net_exit(struct kmq_net *kn);
 int kmq_sessions_init(void);
@@ -437,15 +525,28 @@ void kmq_retain_store(struct kmq_net *kn, struct kmq_msg *m);
 void kmq_retain_deliver(struct kmq_net *kn, struct kmq_session *s,
 			const u8 *filter, u32 flen, u8 qos);
 void kmq_retain_net_exit(struct kmq_net *kn);
+u32 kmq_retain_del(struct kmq_net *kn, const char *t, u32 len, bool filter);
+int kmq_retain_dump(struct kmq_net *kn, struct sk_buff *skb,
+		    struct netlink_callback *cb, struct genl_family *fam,
+		    const char *filter);
 
 /* broker.c */
 int kmq_handle_packet(struct kmq_conn *conn, const struct kmq_fixed *fh,
 		      const u8 *body);
-void kmq_route(struct kmq_conn *conn, struct kmq_msg *m);
+void kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m);
 void kmq_subs_remove_all(struct kmq_session *s);
 
 /* genl.c */
 int kmq_genl_init(void);
 void kmq_genl_exit(void);
+void kmq_event_client(struct kmq_net *kn, int type, struct kmq_conn *conn,
+		      int reason);
+void kmq_event_listener(struct kmq_net *kn, int type,
+			struct kmq_listener *l);
+
+/* sys.c */
+void kmq_sys_net_init(struct kmq_net *kn);
+void kmq_sys_net_exit(struct kmq_net *kn);
+void kmq_sys_kick(struct kmq_net *kn);
 
 #endif /* _KMQTTD_H */

@@ -16,6 +16,8 @@
 #include <net/tcp.h>
 #include <net/ipv6.h>
 
+#include <linux/kmqttd.h>
+
 #include "kmqttd.h"
 
 static void kmq_listen_data_ready(struct sock *sk)
@@ -42,7 +44,7 @@ static void kmq_accept_work(struct work_struct *work)
 		ret = kernel_accept(l->sock, &newsock, O_NONBLOCK);
 		if (ret < 0)
 			break;
-		max = READ_ONCE(kmq_param_max_conns);
+		max = READ_ONCE(kn->set.max_conns);
 		if (max && READ_ONCE(kn->nconns) >= max) {
 			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_MAX_CONNECTIONS);
 			net_info_ratelimited("connection limit %u reached\n",
@@ -56,15 +58,44 @@ static void kmq_accept_work(struct work_struct *work)
 	}
 }
 
+static bool kmq_addr_eq(const struct sockaddr_storage *a,
+			const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		       a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a6->sin6_port == b6->sin6_port &&
+	       ipv6_addr_equal(&a6->sin6_addr, &b6->sin6_addr);
+}
+
+/* Context: kn->lock held. */
+static struct kmq_listener *kmq_listener_find(struct kmq_net *kn, u32 id,
+					      const struct sockaddr_storage *ss)
+{
+	struct kmq_listener *l;
+
+	list_for_each_entry(l, &kn->listeners, node)
+		if (ss ? kmq_addr_eq(&l->addr, ss) : l->id == id)
+			return l;
+	return NULL;
+}
+
 /**
  * kmq_listener_add() - open a listening socket
  * @kn: namespace state
  * @ss: address and port to bind
+ * @id: set to the new listener's id (may be NULL)
  *
  * Context: process context; takes kn->lock.
  * Return: 0 or a negative errno (-EADDRINUSE, -EADDRNOTAVAIL, ...).
  */
-int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss)
+int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss,
+		     u32 *id)
 {
 	struct kmq_listener *l;
 	struct socket *sock;
@@ -113,7 +144,17 @@ int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss)
 		ret = -ESHUTDOWN;
 		goto err_restore;
 	}
+	if (kmq_listener_find(kn, 0, ss)) {
+		/* SO_REUSEADDR let the bind through; one listener is enough */
+		mutex_unlock(&kn->lock);
+		ret = -EADDRINUSE;
+		goto err_restore;
+	}
+	l->id = ++kn->lst_next;
 	list_add_tail(&l->node, &kn->listeners);
+	if (id)
+		*id = l->id;
+	kmq_event_listener(kn, KMQTTD_EVENT_LISTENER_ADDED, l);
 	mutex_unlock(&kn->lock);
 	pr_info("listening on %pISpc\n", ss);
 	return 0;
@@ -142,6 +183,36 @@ static void kmq_listener_free(struct kmq_listener *l)
 	cancel_work_sync(&l->accept_work);
 	sock_release(l->sock);
 	kfree(l);
+}
+
+/**
+ * kmq_listener_del() - close a listener
+ * @kn: namespace state
+ * @id: its id, used when @ss is NULL
+ * @ss: its address
+ *
+ * Connections accepted through it stay open.
+ *
+ * Context: process context; takes kn->lock.
+ * Return: 0 or -ENOENT.
+ */
+int kmq_listener_del(struct kmq_net *kn, u32 id,
+		     const struct sockaddr_storage *ss)
+{
+	struct kmq_listener *l;
+
+	mutex_lock(&kn->lock);
+	l = kmq_listener_find(kn, id, ss);
+	if (l) {
+		list_del(&l->node);
+		kmq_event_listener(kn, KMQTTD_EVENT_LISTENER_REMOVED, l);
+	}
+	mutex_unlock(&kn->lock);
+	if (!l)
+		return -ENOENT;
+	pr_info("stopped listening on %pISpc\n", &l->addr);
+	kmq_listener_free(l);
+	return 0;
 }
 
 /**

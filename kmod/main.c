@@ -17,6 +17,11 @@ struct kmq_live kmq_live;
 struct workqueue_struct *kmq_wq;
 unsigned long kmq_load_jiffies;
 
+/*
+ * Parameters other than port and bind are the initial settings of every
+ * network namespace; change them at run time with "mqctl set".
+ */
+
 /* 0 disables the default listener. */
 unsigned short kmq_param_port = 1883;
 module_param_named(port, kmq_param_port, ushort, 0444);
@@ -28,51 +33,63 @@ module_param_named(bind, kmq_param_bind, charp, 0444);
 MODULE_PARM_DESC(bind, "Addresses of the default listener (default 0.0.0.0,::)");
 
 unsigned int kmq_param_max_packet = 16 << 20;
-module_param_named(max_packet_size, kmq_param_max_packet, uint, 0644);
+module_param_named(max_packet_size, kmq_param_max_packet, uint, 0444);
 MODULE_PARM_DESC(max_packet_size, "Largest accepted packet in bytes (default 16 MiB)");
 
 unsigned int kmq_param_max_conns;
-module_param_named(max_connections, kmq_param_max_conns, uint, 0644);
+module_param_named(max_connections, kmq_param_max_conns, uint, 0444);
 MODULE_PARM_DESC(max_connections, "Connections per namespace (0: unlimited)");
 
 unsigned int kmq_param_max_queued = 1000;
-module_param_named(max_queued_messages, kmq_param_max_queued, uint, 0644);
+module_param_named(max_queued_messages, kmq_param_max_queued, uint, 0444);
 MODULE_PARM_DESC(max_queued_messages, "Messages queued per client (default 1000)");
 
 unsigned int kmq_param_max_inflight = 20;
-module_param_named(max_inflight_messages, kmq_param_max_inflight, uint, 0644);
+module_param_named(max_inflight_messages, kmq_param_max_inflight, uint, 0444);
 MODULE_PARM_DESC(max_inflight_messages, "Outbound QoS 1/2 messages in flight per client (default 20; 0: 65535)");
 
 unsigned int kmq_param_session_expiry;
-module_param_named(session_expiry, kmq_param_session_expiry, uint, 0644);
+module_param_named(session_expiry, kmq_param_session_expiry, uint, 0444);
 MODULE_PARM_DESC(session_expiry, "Seconds a persistent session outlives its client (default 0: forever)");
 
 bool kmq_param_retain = true;
-module_param_named(retain_available, kmq_param_retain, bool, 0644);
+module_param_named(retain_available, kmq_param_retain, bool, 0444);
 MODULE_PARM_DESC(retain_available, "Store retained messages (default Y)");
 
 unsigned int kmq_param_retain_max;
-module_param_named(retain_max, kmq_param_retain_max, uint, 0644);
+module_param_named(retain_max, kmq_param_retain_max, uint, 0444);
 MODULE_PARM_DESC(retain_max, "Retained messages per namespace (default 0: unlimited)");
 
 unsigned long kmq_param_retain_max_bytes = 64UL << 20;
-module_param_named(retain_max_bytes, kmq_param_retain_max_bytes, ulong, 0644);
+module_param_named(retain_max_bytes, kmq_param_retain_max_bytes, ulong, 0444);
 MODULE_PARM_DESC(retain_max_bytes, "Bytes of retained topics and payloads per namespace (default 64 MiB)");
 
 unsigned int kmq_param_max_topic_len = 65535;
-module_param_named(max_topic_length, kmq_param_max_topic_len, uint, 0644);
+module_param_named(max_topic_length, kmq_param_max_topic_len, uint, 0444);
 MODULE_PARM_DESC(max_topic_length, "Longest topic name or filter, bytes (default 65535)");
 
 unsigned int kmq_param_max_topic_levels;
-module_param_named(max_topic_levels, kmq_param_max_topic_levels, uint, 0644);
+module_param_named(max_topic_levels, kmq_param_max_topic_levels, uint, 0444);
 MODULE_PARM_DESC(max_topic_levels, "Most levels in a topic name or filter (default 0: unlimited)");
 
 unsigned int kmq_param_max_subs;
-module_param_named(max_subscriptions, kmq_param_max_subs, uint, 0644);
+module_param_named(max_subscriptions, kmq_param_max_subs, uint, 0444);
 MODULE_PARM_DESC(max_subscriptions, "Subscriptions per client (default 0: unlimited)");
 
+unsigned int kmq_param_max_keepalive;
+module_param_named(max_keepalive, kmq_param_max_keepalive, uint, 0444);
+MODULE_PARM_DESC(max_keepalive, "Longest keepalive a client may ask, seconds (default 0: no cap)");
+
+unsigned int kmq_param_sys_interval = 10;
+module_param_named(sys_interval, kmq_param_sys_interval, uint, 0444);
+MODULE_PARM_DESC(sys_interval, "Seconds between $SYS updates (default 10; 0: none)");
+
+bool kmq_param_allow_anonymous = true;
+module_param_named(allow_anonymous, kmq_param_allow_anonymous, bool, 0444);
+MODULE_PARM_DESC(allow_anonymous, "Accept clients without a user name (default Y)");
+
 unsigned int kmq_param_connect_timeout = 10;
-module_param_named(connect_timeout, kmq_param_connect_timeout, uint, 0644);
+module_param_named(connect_timeout, kmq_param_connect_timeout, uint, 0444);
 MODULE_PARM_DESC(connect_timeout, "Seconds a new connection has to send CONNECT (default 10)");
 
 static void kmq_check_live(void)

@@ -12,6 +12,9 @@
 
 #include "kmqttd.h"
 
+/* Bytes held by live messages, module-wide. */
+atomic64_t kmq_msg_bytes = ATOMIC64_INIT(0);
+
 /**
  * kmq_msg_new() - copy a decoded PUBLISH into a new message
  * @p: the decoded PUBLISH (its views point into the receive buffer)
@@ -37,6 +40,7 @@ struct kmq_msg *kmq_msg_new(const struct kmq_publish *p)
 	if (p->payload_len)
 		memcpy(m->data + p->topic.len, p->payload, p->payload_len);
 	atomic_inc(&kmq_live.msgs);
+	atomic64_add(size, &kmq_msg_bytes);
 	return m;
 }
 
@@ -47,6 +51,9 @@ struct kmq_msg *kmq_msg_new(const struct kmq_publish *p)
 void kmq_msg_put(struct kmq_msg *m)
 {
 	if (refcount_dec_and_test(&m->ref)) {
+		atomic64_sub(struct_size(m, data,
+					 (size_t)m->topic_len + m->payload_len),
+			     &kmq_msg_bytes);
 		kvfree(m);
 		atomic_dec(&kmq_live.msgs);
 	}

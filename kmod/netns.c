@@ -71,11 +71,31 @@ static void kmq_default_listeners(struct kmq_net *kn)
 			pr_warn("bad bind address '%s'\n", tok);
 			continue;
 		}
-		ret = kmq_listener_add(kn, &ss);
+		ret = kmq_listener_add(kn, &ss, NULL);
 		if (ret)
 			pr_warn("cannot listen on %pISpc: %d\n", &ss, ret);
 	}
 	kfree(list);
+}
+
+/* Settings of a new namespace: the module parameters. */
+static void kmq_settings_init(struct kmq_settings *set)
+{
+	set->max_conns = kmq_param_max_conns;
+	set->max_packet = kmq_param_max_packet;
+	set->max_inflight = kmq_param_max_inflight;
+	set->max_queued = kmq_param_max_queued;
+	set->max_keepalive = kmq_param_max_keepalive;
+	set->session_expiry = kmq_param_session_expiry;
+	set->retain = kmq_param_retain;
+	set->retain_max = kmq_param_retain_max;
+	set->retain_max_bytes = kmq_param_retain_max_bytes;
+	set->allow_anonymous = kmq_param_allow_anonymous;
+	set->max_subs = kmq_param_max_subs;
+	set->max_topic_len = kmq_param_max_topic_len;
+	set->max_topic_levels = kmq_param_max_topic_levels;
+	set->connect_timeout = kmq_param_connect_timeout;
+	set->sys_interval = kmq_param_sys_interval;
 }
 
 static int __net_init kmq_net_init(struct net *net)
@@ -83,6 +103,7 @@ static int __net_init kmq_net_init(struct net *net)
 	struct kmq_net *kn = kmq_net(net);
 
 	kn->net = net;
+	kmq_settings_init(&kn->set);
 	mutex_init(&kn->lock);
 	INIT_LIST_HEAD(&kn->listeners);
 	INIT_LIST_HEAD(&kn->conns);
@@ -91,6 +112,7 @@ static int __net_init kmq_net_init(struct net *net)
 	mutex_init(&kn->retain_lock);
 	kn->retained = RB_ROOT;
 	kmq_sessions_net_init(kn);
+	kmq_sys_net_init(kn);
 
 	kn->stats = alloc_percpu(struct kmq_pcpu_stats);
 	if (!kn->stats)
@@ -102,6 +124,7 @@ static int __net_init kmq_net_init(struct net *net)
 	}
 	if (net_eq(net, &init_net))
 		kmq_default_listeners(kn);
+	kmq_sys_kick(kn);
 	return 0;
 }
 
@@ -113,6 +136,7 @@ static void __net_exit kmq_net_exit(struct net *net)
 	kn->exiting = true;
 	mutex_unlock(&kn->lock);
 
+	kmq_sys_net_exit(kn);
 	kmq_listener_stop_all(kn);
 	kmq_conn_close_all(kn);
 	wait_event(kn->conns_wq, READ_ONCE(kn->nconns) == 0);

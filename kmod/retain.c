@@ -10,6 +10,8 @@
  */
 #include <linux/rbtree.h>
 #include <linux/slab.h>
+#include <net/genetlink.h>
+#include <linux/kmqttd.h>
 
 #include "kmqttd.h"
 #include "core/topic.h"
@@ -59,12 +61,12 @@ static void kmq_retained_free(struct kmq_net *kn, struct kmq_retained *r)
 void kmq_retain_store(struct kmq_net *kn, struct kmq_msg *m)
 {
 	struct rb_node **link = &kn->retained.rb_node, *parent = NULL;
-	unsigned int max = READ_ONCE(kmq_param_retain_max);
-	u64 max_bytes = READ_ONCE(kmq_param_retain_max_bytes);
+	unsigned int max = READ_ONCE(kn->set.retain_max);
+	u64 max_bytes = READ_ONCE(kn->set.retain_max_bytes);
 	struct kmq_retained *r = NULL;
 	int cmp;
 
-	if (!READ_ONCE(kmq_param_retain))
+	if (!READ_ONCE(kn->set.retain))
 		return;
 	mutex_lock(&kn->retain_lock);
 	while (*link) {
@@ -154,4 +156,100 @@ void kmq_retain_net_exit(struct kmq_net *kn)
 	while ((n = rb_first(&kn->retained)))
 		kmq_retained_free(kn, rb_entry(n, struct kmq_retained, node));
 	mutex_unlock(&kn->retain_lock);
+}
+
+/**
+ * kmq_retain_del() - delete retained messages (mqctl retain del)
+ * @kn: namespace state
+ * @t: a topic name, or a topic filter if @filter
+ * @len: its length
+ * @filter: @t is a filter: delete every message it matches
+ *
+ * Return: the number of messages deleted.
+ */
+u32 kmq_retain_del(struct kmq_net *kn, const char *t, u32 len, bool filter)
+{
+	struct kmq_retained *r;
+	struct rb_node *n, *next;
+	u32 count = 0;
+
+	mutex_lock(&kn->retain_lock);
+	for (n = rb_first(&kn->retained); n; n = next) {
+		next = rb_next(n);
+		r = rb_entry(n, struct kmq_retained, node);
+		if (filter ? kmq_topic_match(t, len, r->msg->data,
+					     r->msg->topic_len) :
+			     (len == r->msg->topic_len &&
+			      !memcmp(t, r->msg->data, len))) {
+			kmq_retained_free(kn, r);
+			count++;
+		}
+	}
+	mutex_unlock(&kn->retain_lock);
+	return count;
+}
+
+#define KMQ_RETAIN_PAYLOAD_MAX	1024
+
+static int kmq_retain_fill(struct sk_buff *skb, const struct kmq_msg *m)
+{
+	if (nla_put(skb, KMQTTD_A_RETAIN_TOPIC, m->topic_len, m->data) ||
+	    nla_put_u8(skb, KMQTTD_A_RETAIN_QOS, m->qos) ||
+	    nla_put_u32(skb, KMQTTD_A_RETAIN_PAYLOAD_LEN, m->payload_len) ||
+	    nla_put(skb, KMQTTD_A_RETAIN_PAYLOAD,
+		    min_t(u32, m->payload_len, KMQ_RETAIN_PAYLOAD_MAX),
+		    kmq_msg_payload(m)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/**
+ * kmq_retain_dump() - dump retained messages, optionally those matching a
+ *   filter; resumes by position (cb->args[0] messages already visited)
+ * @kn: namespace state
+ * @skb: the dump buffer
+ * @cb: the dump state
+ * @fam: the netlink family
+ * @filter: NUL-terminated topic filter, or NULL for all
+ *
+ * Return: skb->len, or a negative errno.
+ */
+int kmq_retain_dump(struct kmq_net *kn, struct sk_buff *skb,
+		    struct netlink_callback *cb, struct genl_family *fam,
+		    const char *filter)
+{
+	u32 flen = filter ? strlen(filter) : 0;
+	struct kmq_retained *r;
+	struct rb_node *n;
+	long pos = 0;
+	int ret = 0;
+	void *hdr;
+
+	mutex_lock(&kn->retain_lock);
+	for (n = rb_first(&kn->retained); n; n = rb_next(n), pos++) {
+		if (pos < cb->args[0])
+			continue;
+		r = rb_entry(n, struct kmq_retained, node);
+		if (!filter || kmq_topic_match(filter, flen, r->msg->data,
+					       r->msg->topic_len)) {
+			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+					  cb->nlh->nlmsg_seq, fam, NLM_F_MULTI,
+					  KMQTTD_CMD_RETAIN_GET);
+			if (!hdr) {
+				ret = -EMSGSIZE;
+				break;
+			}
+			ret = kmq_retain_fill(skb, r->msg);
+			if (ret) {
+				genlmsg_cancel(skb, hdr);
+				break;
+			}
+			genlmsg_end(skb, hdr);
+		}
+		cb->args[0] = pos + 1;
+	}
+	mutex_unlock(&kn->retain_lock);
+	if (ret == -EMSGSIZE && skb->len)
+		return skb->len;
+	return ret ? ret : skb->len;
 }

@@ -44,6 +44,21 @@ static struct kmq_session *kmq_session_lookup(struct kmq_net *kn,
 	return NULL;
 }
 
+/**
+ * kmq_session_find() - look a session up by client id
+ * @kn: namespace state
+ * @id: client id
+ * @len: its length
+ *
+ * Context: kn->sess_lock held; the session stays valid while it is.
+ * Return: the session or NULL.
+ */
+struct kmq_session *kmq_session_find(struct kmq_net *kn, const char *id,
+				     u16 len)
+{
+	return kmq_session_lookup(kn, id, len);
+}
+
 /* Context: kn->sess_lock held. */
 static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
 					   u16 len)
@@ -63,6 +78,12 @@ static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
 	spin_lock_init(&s->lock);
 	kmq_out_init(&s->out);
 	INIT_LIST_HEAD(&s->subs);
+	if (xa_alloc_cyclic(&kn->sess_ids, &s->id, s, xa_limit_31b,
+			    &kn->sess_next, GFP_KERNEL) < 0) {
+		kfree(s->client_id);
+		kmem_cache_free(kmq_sess_cache, s);
+		return NULL;
+	}
 	hlist_add_head(&s->hnode, kmq_sess_bucket(kn, id, len));
 	kn->nsessions++;
 	atomic_inc(&kmq_live.sessions);
@@ -107,6 +128,7 @@ static void kmq_session_destroy(struct kmq_session *s)
 	kmq_dlv_free_list(list);
 
 	hlist_del(&s->hnode);
+	xa_erase(&kn->sess_ids, s->id);
 	kn->nsessions--;
 	kfree(s->qos2_ids);
 	kfree(s->client_id);
@@ -191,7 +213,7 @@ void kmq_session_disconnect(struct kmq_conn *conn)
 	struct kmq_session *s = conn->sess;
 	struct kmq_net *kn = conn->kn;
 	struct kmq_out_entry *dropped = NULL;
-	unsigned int expiry = READ_ONCE(kmq_param_session_expiry);
+	unsigned int expiry = READ_ONCE(kn->set.session_expiry);
 
 	if (!s)
 		return;
@@ -251,7 +273,7 @@ void kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 		victim = &d->e;
 	} else {
 		victim = kmq_out_push(&s->out, &d->e,
-				      READ_ONCE(kmq_param_max_queued));
+				      READ_ONCE(kn->set.max_queued));
 		if (victim)
 			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_QUEUE_FULL);
 		if (s->conn && victim != &d->e)
@@ -278,7 +300,7 @@ int kmq_session_pull(struct kmq_conn *conn, u32 max)
 {
 	struct kmq_session *s = conn->sess;
 	struct kmq_out_entry *batch[KMQ_PULL_BATCH];
-	u32 window = READ_ONCE(kmq_param_max_inflight);
+	u32 window = READ_ONCE(conn->kn->set.max_inflight);
 	struct kmq_out_entry *e;
 	int i, n = 0, ret = 0;
 
@@ -381,11 +403,66 @@ int kmq_session_ack(struct kmq_conn *conn, u8 type, u16 pid)
 	return 0;
 }
 
+/**
+ * kmq_session_kick() - disconnect a client on an administrator's request
+ * @kn: namespace state
+ * @id: client id
+ * @len: its length
+ * @will: publish the client's Will
+ * @purge: also delete its session, connected or not
+ *
+ * Context: process context; sleeps until the connection is gone.
+ * Return: 0, -ENOENT (no such client) or -ENOTCONN (offline, no @purge).
+ */
+int kmq_session_kick(struct kmq_net *kn, const char *id, u16 len, bool will,
+		     bool purge)
+{
+	struct kmq_conn *conn = NULL;
+	struct kmq_session *s;
+	int ret = 0;
+
+	mutex_lock(&kn->sess_lock);
+	s = kmq_session_lookup(kn, id, len);
+	if (!s) {
+		ret = -ENOENT;
+		goto out;
+	}
+	spin_lock(&s->lock);
+	conn = s->conn;
+	if (conn)
+		kmq_conn_get(conn);
+	spin_unlock(&s->lock);
+	if (!conn) {
+		if (purge)
+			kmq_session_destroy(s);
+		else
+			ret = -ENOTCONN;
+		goto out;
+	}
+	mutex_unlock(&kn->sess_lock);
+
+	WRITE_ONCE(conn->suppress_will, !will);
+	WRITE_ONCE(conn->kicked, true);
+	kmq_conn_close(conn, KMQ_R_NONE);
+	flush_work(&conn->release_work);
+	kmq_conn_put(conn);
+	if (!purge)
+		return 0;
+
+	mutex_lock(&kn->sess_lock);
+	s = kmq_session_lookup(kn, id, len);
+	if (s && !s->conn)
+		kmq_session_destroy(s);
+out:
+	mutex_unlock(&kn->sess_lock);
+	return ret;
+}
+
 static void kmq_expire_work(struct work_struct *work)
 {
 	struct kmq_net *kn = container_of(to_delayed_work(work),
 					  struct kmq_net, expire_work);
-	unsigned long expiry = READ_ONCE(kmq_param_session_expiry);
+	unsigned long expiry = READ_ONCE(kn->set.session_expiry);
 	unsigned long next = 0, due;
 	struct kmq_session *s;
 	struct hlist_node *tmp;
@@ -417,6 +494,7 @@ void kmq_sessions_net_init(struct kmq_net *kn)
 	int b;
 
 	mutex_init(&kn->sess_lock);
+	xa_init_flags(&kn->sess_ids, XA_FLAGS_ALLOC1);
 	for (b = 0; b < ARRAY_SIZE(kn->sessions); b++)
 		INIT_HLIST_HEAD(&kn->sessions[b]);
 	INIT_DELAYED_WORK(&kn->expire_work, kmq_expire_work);
@@ -438,6 +516,7 @@ void kmq_sessions_net_exit(struct kmq_net *kn)
 		hlist_for_each_entry_safe(s, tmp, &kn->sessions[b], hnode)
 			kmq_session_destroy(s);
 	mutex_unlock(&kn->sess_lock);
+	xa_destroy(&kn->sess_ids);
 }
 
 int kmq_sessions_init(void)

@@ -35,6 +35,8 @@ static const char * const kmq_reason_names[__KMQ_R_MAX] = {
 	[KMQ_R_SLOW_READER] = "client not reading",
 	[KMQ_R_RETAIN_FULL] = "retained store full",
 	[KMQ_R_TOPIC_LIMIT] = "topic length or depth limit",
+	[KMQ_R_KEEPALIVE_CAP] = "keepalive above the cap",
+	[KMQ_R_NOT_AUTHORIZED] = "not authorized",
 };
 
 /**
@@ -64,8 +66,8 @@ u64 kmq_stat_sum(struct kmq_net *kn, unsigned int s)
  */
 bool kmq_topic_within_limits(struct kmq_net *kn, const u8 *t, u32 len)
 {
-	unsigned int max_len = READ_ONCE(kmq_param_max_topic_len);
-	unsigned int max_levels = READ_ONCE(kmq_param_max_topic_levels);
+	unsigned int max_len = READ_ONCE(kn->set.max_topic_len);
+	unsigned int max_levels = READ_ONCE(kn->set.max_topic_levels);
 
 	if ((max_len && len > max_len) ||
 	    (max_levels && kmq_topic_levels(t, len) > max_levels)) {

@@ -71,6 +71,8 @@ enum kmq_reason {
 	KMQ_R_SLOW_READER,	/* client does not read its socket */
 	KMQ_R_RETAIN_FULL,	/* retained store full, message not stored */
 	KMQ_R_TOPIC_LIMIT,	/* topic longer or deeper than allowed */
+	KMQ_R_KEEPALIVE_CAP,	/* keepalive 0 or above the cap: CONNACK 0x02 */
+	KMQ_R_NOT_AUTHORIZED,	/* anonymous client refused: CONNACK 0x05 */
 	__KMQ_R_MAX,
 };
 

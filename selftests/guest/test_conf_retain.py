@@ -71,17 +71,17 @@ def last_of_each():
     on_cleanup(lambda: clear_retained(ta, tb, tcd, te))
     _publish(ta, b"a1")
     _publish(ta, b"a2")
-    _publish(tb, b"b", qos=0)
+    _publish(tb, b"b", qos=1)
     _publish(tcd, b"cd", qos=2)
     _publish(te, b"e", retain=False)
     s = _sub([(base + "/+", 2)])
     got = sorted(_fields(m) for m in s.collect(n=2))
-    check_eq(got, [(ta, b"a2", 1, True), (tb, b"b", 0, True)],
+    check_eq(got, [(ta, b"a2", 1, True), (tb, b"b", 1, True)],
              "retained deliveries for %s/+" % base)
     _nothing_more(s, base + "/z")
     s2 = _sub([(base + "/#", 2)])
     got = sorted(_fields(m) for m in s2.collect(n=3))
-    check_eq(got, [(ta, b"a2", 1, True), (tb, b"b", 0, True),
+    check_eq(got, [(ta, b"a2", 1, True), (tb, b"b", 1, True),
                    (tcd, b"cd", 2, True)], "retained deliveries for %s/#"
              % base)
     _nothing_more(s2, base + "/z")
@@ -102,8 +102,8 @@ def qos0_replaces():
 @test("MQTT-3.3.1-8 RETAIN=1 when sent because of a new subscription")
 def retain_flag_new_sub():
     t = _rtopic()
-    _publish(t, b"r", qos=0)
-    s = _sub([(t, 0)])
+    _publish(t, b"r", qos=1)
+    s = _sub([(t, 1)])
     m = s.collect(n=1)[0]
     check_eq(m.raw[0] & 0x01, 1, "RETAIN flag")
 

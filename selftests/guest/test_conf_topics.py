@@ -54,7 +54,7 @@ def plus_invalid():
         filter_refused(f)
 
 
-@test("MQTT-4.7.2-1 filters starting with a wildcard do not match "
+@test("MQTT-4.7.2-1a filters starting with a wildcard do not match "
       "$-topics")
 def dollar():
     d = "$" + uid("d")

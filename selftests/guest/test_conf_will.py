@@ -82,7 +82,7 @@ def will_on_second_connect():
     will_before_sentinel(s, wt)
 
 
-@test("MQTT-3.1.2-9 the Will QoS is used (QoS 1 and 2 Wills)")
+@test("MQTT-3.1.2-9b the Will QoS is used (QoS 1 and 2 Wills)")
 def will_qos():
     wt = topic("will")
     s = _sub(wt, 2)
@@ -136,10 +136,10 @@ def will_not_retained():
 def will_retained():
     wt = topic("will")
     try:
-        s = _sub(wt)
-        _willer(wt, b"retained-will", retain=True).hangup()
-        _one_will(s, wt, b"retained-will")
-        late = _sub(wt)
+        s = _sub(wt, 1)
+        _willer(wt, b"retained-will", qos=1, retain=True).hangup()
+        _one_will(s, wt, b"retained-will", qos=1)
+        late = _sub(wt, 1)
         m = late.collect(n=1)[0]
         check_eq((m.payload, m.retain), (b"retained-will", True),
                  "late subscriber (payload, retain)")

@@ -1,34 +1,36 @@
-"""kmqttd limits and settings (module parameters), each checked against
-real traffic: the broker refuses or drops exactly as documented and
-counts it.  kmqttd-only: they write /sys/module/kmqttd/parameters."""
+"""kmqttd limits and settings ("mqctl set"), each checked against real
+traffic: the broker refuses or drops exactly as documented and counts
+it.  kmqttd-only."""
 
-import os
+import json
+import subprocess
 import time
 
 import harness
 from harness import test, check, check_eq, on_cleanup, wait_for
-from mqttlib import (Raw, Paho, topic, cid, publish_pkt, clear_session,
+from mqttlib import (mqctl_path, Raw, Paho, topic, cid, publish_pkt, clear_session,
                      clear_retained, session_id, stats, deltas, Closed,
                      exchange_ok, expect_refusal, ack_pkt, PUBACK, PUBLISH,
                      SUBACK, subscribe_pkt)
 
 TEST_ORDER = 60
 
-PARAMS = "/sys/module/kmqttd/parameters/"
+def mqctl(*args):
+    p = subprocess.run([mqctl_path()] + [str(a) for a in args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    check_eq(p.returncode, 0, "mqctl %s: %s" % (" ".join(map(str, args)),
+                                                p.stderr.decode()[-300:]))
+    return p.stdout
 
 
 def set_param(name, value):
-    """Set a module parameter for the rest of the test, then restore it."""
-    path = PARAMS + name
-    with open(path) as f:
-        old = f.read().strip()
-    with open(path, "w") as f:
-        f.write(str(value))
-
-    def restore():
-        with open(path, "w") as f:
-            f.write(old)
-    on_cleanup(restore)
+    """Set a setting for the rest of the test, then restore it."""
+    old = json.loads(mqctl("-j", "get"))[name]
+    if isinstance(old, bool):
+        old = int(old)
+    mqctl("set", name, value)
+    on_cleanup(lambda: mqctl("set", name, old))
 
 
 @test(kmqttd_only=True)
@@ -116,7 +118,7 @@ def max_connections():
 def inflight_window_limits_unacked():
     """max_inflight_messages 2: a subscriber that does not acknowledge gets
     exactly 2 QoS 1 messages, the rest after its PUBACKs, in order."""
-    set_param("max_inflight_messages", 2)
+    set_param("max_inflight", 2)
     t = topic("win")
     s = Raw()
     s.connect()
@@ -145,8 +147,8 @@ def queue_full_drops_qos0_first():
     """max_queued_messages 3 and an unacknowledged QoS 1 in flight
     (window 1): three QoS 0 messages queue up, then a QoS 1 message evicts
     the oldest QoS 0 one, and a further QoS 0 one is refused."""
-    set_param("max_inflight_messages", 1)
-    set_param("max_queued_messages", 3)
+    set_param("max_inflight", 1)
+    set_param("max_queued", 3)
     t = topic("full")
     s = Raw()
     s.connect()
@@ -199,7 +201,7 @@ def retain_max_count():
 
 @test(kmqttd_only=True)
 def retain_disabled():
-    set_param("retain_available", "N")
+    set_param("retain_available", 0)
     t = topic("noret")
     on_cleanup(lambda: clear_retained(t))
     p = Raw()

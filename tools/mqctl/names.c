@@ -34,6 +34,8 @@ static const char *const refusal_names[] = {
 	[KMQTTD_REFUSAL_SLOW_READER]		= "slow_reader",
 	[KMQTTD_REFUSAL_RETAIN_FULL]		= "retain_full",
 	[KMQTTD_REFUSAL_TOPIC_LIMIT]		= "topic_limit",
+	[KMQTTD_REFUSAL_KEEPALIVE_CAP]		= "keepalive_cap",
+	[KMQTTD_REFUSAL_NOT_AUTHORIZED]		= "not_authorized",
 };
 
 /*
@@ -48,4 +50,22 @@ const char *refusal_name(unsigned int refusal)
 	if (refusal >= ARRAY_SIZE(refusal_names))
 		return NULL;
 	return refusal_names[refusal];
+}
+
+static const char *const event_names[] = {
+	[KMQTTD_EVENT_CONNECTED]	= "connected",
+	[KMQTTD_EVENT_DISCONNECTED]	= "disconnected",
+	[KMQTTD_EVENT_KICKED]		= "kicked",
+	[KMQTTD_EVENT_LISTENER_ADDED]	= "listener_added",
+	[KMQTTD_EVENT_LISTENER_REMOVED]	= "listener_removed",
+};
+
+_Static_assert(ARRAY_SIZE(event_names) == KMQTTD_EVENT_MAX + 1,
+	       "event_names[] does not cover enum kmqttd_event");
+
+const char *event_name(unsigned int event)
+{
+	if (event >= ARRAY_SIZE(event_names))
+		return NULL;
+	return event_names[event];
 }

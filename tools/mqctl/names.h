@@ -11,4 +11,10 @@
  */
 const char *refusal_name(unsigned int refusal);
 
+/*
+ * Name of an enum kmqttd_event value ("connected", "listener_added"), or
+ * NULL if unknown.
+ */
+const char *event_name(unsigned int event);
+
 #endif /* MQCTL_NAMES_H */

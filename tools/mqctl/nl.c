@@ -3,10 +3,12 @@
  * nl.c - small generic netlink helper layer for mqctl.  See nl.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <linux/netlink.h>
 
 #include "nl.h"
@@ -15,15 +17,58 @@
 #define NL_DUMP_RETRIES		8
 
 /* Not in older <linux/netlink.h>; values are ABI. */
+#define NL_NLMSGERR_ATTR_OFFS		2
+#define NL_NLMSGERR_ATTR_POLICY		4
 #define NL_NLMSGERR_ATTR_MISS_TYPE	5
+#define NL_POLICY_TYPE_ATTR_MIN_VALUE_U	4
+#define NL_POLICY_TYPE_ATTR_MAX_VALUE_U	5
+#define NL_POLICY_TYPE_ATTR_MIN_LENGTH	6
+#define NL_POLICY_TYPE_ATTR_MAX_LENGTH	7
+
+#define NL_MCAST_RCVBUF		(1 << 20)
 
 struct exec_state {
 	struct nl *nl;
 	mnl_cb_t cb;
 	void *data;
 	bool intr;		/* NLM_F_DUMP_INTR seen */
+	bool stop;		/* cb returned MNL_CB_STOP */
 	int err;		/* negative errno, 0 if none */
 };
+
+static void parse_policy(struct nl *nl, const struct nlattr *nest)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_get_payload_len(a) != sizeof(uint64_t))
+			continue;
+		switch (mnl_attr_get_type(a)) {
+		case NL_POLICY_TYPE_ATTR_MIN_VALUE_U:
+			nl->ext_min = mnl_attr_get_u64(a);
+			nl->ext_has_range = true;
+			break;
+		case NL_POLICY_TYPE_ATTR_MAX_VALUE_U:
+			nl->ext_max = mnl_attr_get_u64(a);
+			nl->ext_has_range = true;
+			break;
+		}
+	}
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_get_payload_len(a) != sizeof(uint32_t))
+			continue;
+		switch (mnl_attr_get_type(a)) {
+		case NL_POLICY_TYPE_ATTR_MIN_LENGTH:
+			nl->ext_min_len = mnl_attr_get_u32(a);
+			nl->ext_has_len = true;
+			break;
+		case NL_POLICY_TYPE_ATTR_MAX_LENGTH:
+			nl->ext_max_len = mnl_attr_get_u32(a);
+			nl->ext_has_len = true;
+			break;
+		}
+	}
+}
 
 static void parse_extack(struct nl *nl, const struct nlmsghdr *nlh,
 			 size_t off)
@@ -53,6 +98,13 @@ static void parse_extack(struct nl *nl, const struct nlmsghdr *nlh,
 			if (len == sizeof(uint32_t))
 				nl->ext_miss_type = mnl_attr_get_u32(attr);
 			break;
+		case NL_NLMSGERR_ATTR_OFFS:
+			if (len == sizeof(uint32_t))
+				nl->ext_offs = mnl_attr_get_u32(attr);
+			break;
+		case NL_NLMSGERR_ATTR_POLICY:
+			parse_policy(nl, attr);
+			break;
 		}
 	}
 }
@@ -68,6 +120,8 @@ static int data_cb(const struct nlmsghdr *nlh, void *arg)
 		return MNL_CB_OK;
 	errno = 0;
 	ret = st->cb(nlh, st->data);
+	if (ret == MNL_CB_STOP)
+		st->stop = true;
 	if (ret == MNL_CB_ERROR) {
 		st->err = errno ? -errno : -EPROTO;
 		errno = -st->err;
@@ -160,13 +214,16 @@ static int run(struct exec_state *st, const void *buf, size_t len,
 	return ret;
 }
 
-/* Test hook: feed the messages stored in nl->replay to the callbacks. */
-static int replay(struct nl *nl, struct exec_state *st)
+/* Test hook: load the file nl->replay once. */
+static int replay_load(struct nl *nl)
 {
-	FILE *f = fopen(nl->replay, "rb");
+	FILE *f;
 	char *buf = NULL;
 	size_t len = 0, cap = 0, n;
 
+	if (nl->replay_buf)
+		return 0;
+	f = fopen(nl->replay, "rb");
 	if (!f)
 		return -errno;
 	do {
@@ -186,11 +243,59 @@ static int replay(struct nl *nl, struct exec_state *st)
 		len += n;
 	} while (n);
 	fclose(f);
+	nl->replay_buf = buf;
+	nl->replay_len = len;
+	nl->replay_off = 0;
+	return 0;
+}
 
-	/* seq/portid 0: accept whatever the file holds. */
-	run(st, buf, len, 0, 0);
-	free(buf);
+/*
+ * Test hook: feed the next stored messages to the callbacks, one message
+ * at a time, until one ends the request (ACK, error, NLMSG_DONE) or the
+ * file does; the next request goes on from there.
+ */
+static int replay(struct nl *nl, struct exec_state *st)
+{
+	int ret = replay_load(nl);
+
+	if (ret)
+		return ret;
+	while (nl->replay_off + sizeof(struct nlmsghdr) <= nl->replay_len) {
+		const struct nlmsghdr *nlh = (const void *)
+			(nl->replay_buf + nl->replay_off);
+		size_t left = nl->replay_len - nl->replay_off;
+		size_t len = nlh->nlmsg_len;
+
+		if (len < sizeof(*nlh) || len > left)
+			return -EBADMSG;
+		/* seq/portid 0: accept whatever the file holds. */
+		ret = run(st, nlh, len, 0, 0);
+		nl->replay_off += MNL_ALIGN(len) < left ? MNL_ALIGN(len) : left;
+		if (ret <= MNL_CB_STOP)
+			break;
+	}
 	return st->err;
+}
+
+/* Test hook: append the request to $KMQ_MQCTL_REQUESTS. */
+static void log_request(const struct nlmsghdr *nlh)
+{
+	const char *path = getenv("KMQ_MQCTL_REQUESTS");
+	int fd;
+
+	if (!path || !path[0])
+		return;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, nlh, nlh->nlmsg_len) != (ssize_t)nlh->nlmsg_len)
+		fprintf(stderr, "mqctl: cannot log the request to %s\n", path);
+	close(fd);
+}
+
+void nl_stream(void *data)
+{
+	(void)data;
 }
 
 int nl_exec(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
@@ -201,6 +306,7 @@ int nl_exec(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
 	ssize_t n;
 	int ret;
 
+	nl->dump_intr = false;
 again:
 	memset(&st, 0, sizeof(st));
 	st.nl = nl;
@@ -208,16 +314,21 @@ again:
 	st.data = data;
 	nl->ext_msg[0] = '\0';
 	nl->ext_miss_type = -1;
+	nl->ext_offs = -1;
+	nl->ext_has_range = false;
+	nl->ext_has_len = false;
+
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++nl->seq;
 
 	if (nl->replay) {
+		log_request(nlh);
 		ret = replay(nl, &st);
 		if (ret)
 			return ret;
 		goto check_intr;
 	}
 
-	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = ++nl->seq;
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 
@@ -236,12 +347,81 @@ again:
 
 check_intr:
 	if (st.intr) {
-		if (!reset || ++tries >= NL_DUMP_RETRIES || nl->replay)
+		if (reset == nl_stream) {
+			nl->dump_intr = true;
+			return 0;
+		}
+		if (!reset || ++tries >= NL_DUMP_RETRIES)
 			return -EAGAIN;
 		reset(data);
 		goto again;
 	}
 	return 0;
+}
+
+const struct nlattr *nl_ext_attr(const struct nl *nl)
+{
+	const struct nlmsghdr *nlh = (const void *)nl->txbuf;
+	const struct nlattr *a;
+
+	if (nl->ext_offs < 0)
+		return NULL;
+	mnl_attr_for_each(a, nlh, NL_GENL_HDRLEN)
+		if ((const char *)a - nl->txbuf == nl->ext_offs)
+			return a;
+	return NULL;
+}
+
+int nl_join(struct nl *nl, const char *name)
+{
+	int grp, size = NL_MCAST_RCVBUF;
+
+	if (nl->replay)
+		return 0;
+	grp = nl_mcgrp_id(nl, name);
+	if (grp < 0)
+		return grp;
+	if (mnl_socket_setsockopt(nl->sock, NETLINK_ADD_MEMBERSHIP, &grp,
+				  sizeof(grp)) < 0)
+		return -errno;
+	/* Best effort: a bigger buffer loses fewer events in a burst. */
+	setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_RCVBUF, &size,
+		   sizeof(size));
+	return 0;
+}
+
+int nl_listen(struct nl *nl, mnl_cb_t cb, void *data)
+{
+	struct exec_state st;
+	ssize_t n;
+	int ret;
+
+	memset(&st, 0, sizeof(st));
+	st.nl = nl;
+	st.cb = cb;
+	st.data = data;
+
+	if (nl->replay) {
+		ret = replay_load(nl);
+		while (!ret && nl->replay_off < nl->replay_len) {
+			ret = replay(nl, &st);
+			if (!ret && st.stop)
+				break;
+		}
+		return ret;
+	}
+
+	for (;;) {
+		n = mnl_socket_recvfrom(nl->sock, nl->rxbuf, nl->rxlen);
+		if (n < 0)
+			return -errno;	/* -EINTR, -ENOBUFS: caller decides */
+		/* Notifications carry seq 0 and portid 0. */
+		ret = run(&st, nl->rxbuf, n, 0, 0);
+		if (ret == MNL_CB_ERROR)
+			return st.err;
+		if (ret == MNL_CB_STOP && st.stop)
+			return 0;
+	}
 }
 
 static struct nlmsghdr *msg_start(struct nl *nl, uint16_t type, uint8_t cmd,
@@ -337,6 +517,7 @@ int nl_open(struct nl *nl, const char *family, uint8_t version)
 	memset(nl, 0, sizeof(*nl));
 	nl->version = version;
 	nl->ext_miss_type = -1;
+	nl->ext_offs = -1;
 	nl->rxlen = NL_RXBUF_SIZE;
 	if (nl->rxlen < (size_t)MNL_SOCKET_BUFFER_SIZE)
 		nl->rxlen = MNL_SOCKET_BUFFER_SIZE;
@@ -389,8 +570,10 @@ void nl_close(struct nl *nl)
 	nl->sock = NULL;
 	free(nl->rxbuf);
 	free(nl->txbuf);
+	free(nl->replay_buf);
 	nl->rxbuf = NULL;
 	nl->txbuf = NULL;
+	nl->replay_buf = NULL;
 }
 
 int nl_mcgrp_id(const struct nl *nl, const char *name)

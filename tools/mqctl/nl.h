@@ -18,13 +18,22 @@
  * arrives.  If a dump was interrupted (NLM_F_DUMP_INTR: the kernel's
  * object list changed meanwhile) the dump is restarted, after calling
  * my_reset(my_data) to discard what was collected; without a reset
- * callback an interrupted dump fails with -EAGAIN.
+ * callback an interrupted dump fails with -EAGAIN.  With the reset
+ * callback NL_STREAM the dump is not restarted (its entries have been
+ * printed already): nl_exec() returns 0 and sets nl.dump_intr.
+ *
+ * Events: nl_join(&nl, "events") subscribes to a multicast group, then
+ * nl_listen(&nl, my_cb, &my_data) runs my_cb for every notification
+ * until it returns MNL_CB_STOP or an error occurs (a signal interrupting
+ * the wait returns -EINTR).
  *
  * Test hook: if the environment variable KMQ_MQCTL_REPLAY names a file,
  * no socket is opened; nl_open() succeeds without a family lookup and
  * nl_exec() feeds the netlink messages stored in that file (the raw
  * bytes a recv() would return) to the callbacks instead of talking to
- * the kernel.  See test/mkreply.c.
+ * the kernel (nl_listen() feeds it once, then returns 0).  If also
+ * KMQ_MQCTL_REQUESTS names a file, every request is appended to it, so
+ * tests can check what would have been sent.  See test/mkreply.c.
  */
 #ifndef MQCTL_NL_H
 #define MQCTL_NL_H
@@ -61,8 +70,19 @@ struct nl {
 	/* Extended ACK of the last failed request (empty if none). */
 	char ext_msg[NL_EXT_MSG_LEN];
 	int ext_miss_type;		/* missing attribute type, or -1 */
+	int ext_offs;			/* offset of the bad attribute in
+					 * the request (from its nlmsghdr),
+					 * or -1 */
+	bool ext_has_range;		/* the policy of the bad attribute: */
+	uint64_t ext_min, ext_max;	/* allowed unsigned range */
+	bool ext_has_len;
+	uint64_t ext_min_len, ext_max_len;
+
+	bool dump_intr;			/* NL_STREAM dump was interrupted */
 
 	const char *replay;		/* test hook, see above */
+	char *replay_buf;
+	size_t replay_len, replay_off;
 };
 
 /*
@@ -83,6 +103,22 @@ struct nlmsghdr *nl_msg(struct nl *nl, uint8_t cmd, uint16_t flags);
  */
 int nl_exec(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
 	    void (*reset)(void *data));
+
+/* Reset callback for dumps that are printed as they arrive, see above. */
+void nl_stream(void *data);
+#define NL_STREAM	nl_stream
+
+/* The attribute of the last request at offset nl->ext_offs, or NULL. */
+const struct nlattr *nl_ext_attr(const struct nl *nl);
+
+/*
+ * Join multicast group @name (resolved with the family).  -ENOENT if the
+ * family has no such group, else 0 or a negative errno (-EPERM).
+ */
+int nl_join(struct nl *nl, const char *name);
+
+/* Process notifications until @cb stops; see above. */
+int nl_listen(struct nl *nl, mnl_cb_t cb, void *data);
 
 /* Multicast group id by name, or -ENOENT. */
 int nl_mcgrp_id(const struct nl *nl, const char *name);
