@@ -83,6 +83,7 @@ class Config:
         self.size = 0               # payload padding bytes
         self.drain = 60.0           # bound for finishing and draining
         self.seed = None
+        self.kill_modes = KILL_MODES
         self.verbose = False
         for k, v in kw.items():
             if not hasattr(self, k):
@@ -321,6 +322,7 @@ class Client:
             end = i + ln
             if end > n:
                 break
+            self.st.rx += 1
             self.packet(buf[pos], buf, i, end)
             if self.gen != gen:         # the handler dropped the connection
                 return
@@ -495,7 +497,6 @@ class Subscriber(Client):
 
     def on_publish(self, first, buf, s, e):
         st = self.st
-        st.rx += 1
         q = (first >> 1) & 3
         tl = buf[s] << 8 | buf[s + 1]
         topic = bytes(buf[s + 2:s + 2 + tl])
@@ -632,7 +633,7 @@ class Stress:
         self.now = time.monotonic()
         if self.timers:
             timeout = min(timeout, max(0.0, self.timers[0][0] - self.now))
-        d0 = self.delivered
+        d0 = self.rx
         for key, mask in self.sel.select(timeout):
             c = key.data
             if isinstance(c, Client):
@@ -643,7 +644,7 @@ class Stress:
         self.now = time.monotonic()
         while self.timers and self.timers[0][0] <= self.now:
             heapq.heappop(self.timers)[2]()
-        if self.delivered != d0:
+        if self.rx != d0:
             self.last_progress = self.now
         for c in list(self.dirty):
             c.flush()
@@ -698,7 +699,7 @@ class Stress:
         live = [c for c in self.pubs + self.subs if c.sock is not None]
         if live:
             c = self.rng.choice(live)
-            mode = self.rng.choice(KILL_MODES)
+            mode = self.rng.choice(self.cfg.kill_modes)
             if mode == "takeover" and c.state != "up":
                 mode = "fin"
             c.kill(mode)
@@ -1043,6 +1044,8 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=d.seconds)
     ap.add_argument("--kill-every", type=float, default=d.kill_every,
                     help="mean seconds between kills (0: no kills)")
+    ap.add_argument("--kill-modes", default=",".join(d.kill_modes),
+                    help="comma-separated subset of %s" % ",".join(KILL_MODES))
     ap.add_argument("--reconnect-max", type=float, default=d.reconnect_max)
     ap.add_argument("--window", type=int, default=d.window,
                     help="QoS 1/2 messages in flight per publisher")
@@ -1061,6 +1064,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.topics < 1 or a.topics > 255 or a.publishers > 65535:
         ap.error("1 <= topics <= 255, publishers <= 65535")
+    a.kill_modes = tuple(a.kill_modes.split(","))
+    if not set(a.kill_modes) <= set(KILL_MODES):
+        ap.error("--kill-modes: choose from %s" % ",".join(KILL_MODES))
     cfg = Config(**{k: v for k, v in vars(a).items() if k != "json"})
     r = run(cfg)
     if a.json:

@@ -29,8 +29,7 @@
 #include "common.h"
 #include "hist.h"
 
-#define PAYLOAD_MAGIC 0x3142514dU	/* "MQB1" little endian */
-#define PAYLOAD_HDR 24			/* magic, publisher, seq, time */
+#define PAYLOAD_HDR 24			/* run tag, publisher, seq, time */
 #define WIN_WORDS 4			/* dup/order window: 256 seqs */
 #define SUB_BATCH 100			/* filters per SUBSCRIBE */
 #define MAX_PACKET (256u << 20)
@@ -63,10 +62,11 @@ static struct {
 	.npub = 1, .nsub = 1, .ntopics = 1, .pub_qos = 0, .sub_qos = 0,
 	.size = 64, .inflight = 64, .duration = 5, .warmup = 1,
 	.drain_max = 10, .quiet = 2, .setup_timeout = 300, .settle = 2,
-	.threads = 1, .keepalive = 60, .parallel = 128,
+	.threads = 1, .keepalive = 60, .parallel = 128, .sndbuf = -1,
 };
 
 static uint32_t *fan;		/* per topic: matching subscriptions */
+static uint32_t run_tag;	/* first payload word: this run's messages */
 
 /* ------------------------------------------------------------ state */
 
@@ -103,7 +103,7 @@ struct conn {
 
 struct stats {
 	uint64_t sent, sent_win, acked, expected;
-	uint64_t recv, recv_win, bytes_win, unique, dup, ooo, bad;
+	uint64_t recv, recv_win, bytes_win, unique, dup, ooo, bad, stale;
 	uint64_t conn_ok, conn_fail, errors, proto;
 	struct hist lat;
 };
@@ -410,8 +410,7 @@ static bool put_publish(struct thr *t, struct conn *c, uint64_t now)
 		put16(p, pid);
 		p += 2;
 	}
-	v32 = PAYLOAD_MAGIC;
-	memcpy(p, &v32, 4);
+	memcpy(p, &run_tag, 4);
 	v32 = c->idx;
 	memcpy(p + 4, &v32, 4);
 	memcpy(p + 8, &ps->seq, 8);
@@ -518,7 +517,7 @@ static void on_publish(struct thr *t, struct conn *c, const uint8_t *p,
 		       uint32_t flags, uint32_t rem, uint64_t now)
 {
 	int qos = (flags >> 1) & 3;
-	uint32_t tl, off, plen, magic, pubid;
+	uint32_t tl, off, plen, tag, pubid;
 	uint64_t seq, ts;
 
 	if (rem < 2 || qos == 3)
@@ -534,22 +533,23 @@ static void on_publish(struct thr *t, struct conn *c, const uint8_t *p,
 	if (off > rem)
 		goto proto;
 	plen = rem - off;
+	p += off;
+	if (plen >= 4)
+		memcpy(&tag, p, 4);
+	if (plen < 4 || tag != run_tag) {
+		t->st.stale++;	/* not ours: e.g. an earlier run's backlog */
+		return;
+	}
 	t->st.recv++;
 	if (now >= t_ws && now < t_end) {
 		t->st.recv_win++;
 		t->st.bytes_win += plen;
 	}
-	if (plen < PAYLOAD_HDR || c->role != R_SUB) {
-		t->st.bad++;
-		return;
-	}
-	p += off;
-	memcpy(&magic, p, 4);
 	memcpy(&pubid, p + 4, 4);
 	memcpy(&seq, p + 8, 8);
 	memcpy(&ts, p + 16, 8);
-	if (magic != PAYLOAD_MAGIC || pubid >= (uint32_t)cfg.npub ||
-	    plen != (uint32_t)cfg.size) {
+	if (plen != (uint32_t)cfg.size || pubid >= (uint32_t)cfg.npub ||
+	    c->role != R_SUB) {
 		t->st.bad++;
 		return;
 	}
@@ -763,7 +763,7 @@ static void conn_start(struct thr *t, struct conn *c)
 		return;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (cfg.sndbuf)
+	if (cfg.sndbuf && c->role == R_PUB)
 		setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &cfg.sndbuf, sizeof(int));
 	if (cfg.rcvbuf)
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &cfg.rcvbuf, sizeof(int));
@@ -1035,7 +1035,8 @@ static void report(const struct stats *s, uint64_t setup_ns, int nconns)
 		       "\"expected\":%llu,\"received\":%llu,\"unique\":%llu,"
 		       "\"delivered_rate\":%.1f,\"delivered_mbps\":%.3f,"
 		       "\"lost\":%llu,\"duplicates\":%llu,\"out_of_order\":%llu,"
-		       "\"bad\":%llu,\"errors\":%llu,\"protocol_errors\":%llu,",
+		       "\"bad\":%llu,\"stale\":%llu,\"errors\":%llu,"
+		       "\"protocol_errors\":%llu,",
 		       (unsigned long long)s->sent, (double)s->sent_win / d,
 		       (unsigned long long)s->acked,
 		       (unsigned long long)s->expected,
@@ -1043,6 +1044,7 @@ static void report(const struct stats *s, uint64_t setup_ns, int nconns)
 		       (double)s->recv_win / d, (double)s->bytes_win / d / 1e6,
 		       (unsigned long long)lost, (unsigned long long)s->dup,
 		       (unsigned long long)s->ooo, (unsigned long long)s->bad,
+		       (unsigned long long)s->stale,
 		       (unsigned long long)(s->errors + s->conn_fail),
 		       (unsigned long long)s->proto);
 		printf("\"latency_us\":{\"count\":%llu,\"min\":%.1f,\"mean\":%.1f,"
@@ -1070,6 +1072,9 @@ static void report(const struct stats *s, uint64_t setup_ns, int nconns)
 	       (unsigned long long)s->expected, (unsigned long long)s->unique,
 	       (unsigned long long)lost, (unsigned long long)s->dup,
 	       (unsigned long long)s->ooo, (unsigned long long)s->bad);
+	if (s->stale)
+		printf("  stale      %llu messages of an earlier run ignored\n",
+		       (unsigned long long)s->stale);
 	if (s->errors || s->conn_fail || s->proto)
 		printf("  errors     %llu connection, %llu protocol\n",
 		       (unsigned long long)(s->errors + s->conn_fail),
@@ -1186,7 +1191,9 @@ static void usage(FILE *f)
 "      --parallel K       connections being set up at once (128)\n"
 "  -t, --threads N        event-loop threads (1)\n"
 "  -k, --keepalive S      MQTT keepalive; PINGREQ after S/2 idle (60)\n"
-"      --sndbuf B, --rcvbuf B   socket buffer sizes (system default)\n"
+"      --sndbuf B         publishers' SO_SNDBUF (QoS 0 at full speed: 32768,\n"
+"                         else the system's; 0: the system's)\n"
+"      --rcvbuf B         SO_RCVBUF of every connection (system default)\n"
 "      --setup-timeout S  connect + subscribe deadline (300)\n"
 "      --label TEXT       copied into the JSON output\n"
 "      --json             one JSON object on stdout\n"
@@ -1295,6 +1302,9 @@ static void parse_args(int argc, char **argv)
 		exit(2);
 	}
 	cfg.pub_qos = pq >= 0 ? pq : qos >= 0 ? qos : 0;
+	/* QoS 0 at full speed is paced by the send buffer: keep it small */
+	if (cfg.sndbuf < 0)
+		cfg.sndbuf = !cfg.pub_qos && cfg.rate <= 0 ? 32768 : 0;
 	cfg.sub_qos = sq >= 0 ? sq : qos >= 0 ? qos : 0;
 	if (cfg.nidle)
 		cfg.npub = cfg.nsub = 0;
@@ -1417,6 +1427,7 @@ int main(int argc, char **argv)
 			return relay_main(argc, argv);
 	parse_args(argc, argv);
 	resolve();
+	run_tag = (uint32_t)(mono_ns() ^ ((uint64_t)getpid() << 16)) | 1;
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1461,6 +1472,7 @@ int main(int argc, char **argv)
 		tot.dup += s->dup;
 		tot.ooo += s->ooo;
 		tot.bad += s->bad;
+		tot.stale += s->stale;
 		tot.conn_ok += s->conn_ok;
 		tot.conn_fail += s->conn_fail;
 		tot.errors += s->errors;

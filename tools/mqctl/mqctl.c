@@ -18,6 +18,13 @@ static int cmd_help(int argc, char **argv);
 
 static const struct mq_cmd cmds[] = {
 	{ "stats",	cmd_stats,	"show broker statistics" },
+	{ "listener",	cmd_listener,	"list, add or delete TCP listeners" },
+	{ "client",	cmd_client,	"list, show or kick clients (sessions)" },
+	{ "sub",	cmd_sub,	"list subscriptions" },
+	{ "retain",	cmd_retain,	"list or delete retained messages" },
+	{ "get",	cmd_get,	"show broker settings" },
+	{ "set",	cmd_set,	"change broker settings" },
+	{ "monitor",	cmd_monitor,	"print broker events as they happen" },
 	{ "help",	cmd_help,	"show help for mqctl or a command" },
 };
 
@@ -41,7 +48,11 @@ static void usage(FILE *f)
 		"  -h, --help      show this help\n"
 		"  -V, --version   show the version\n"
 		"\n"
-		"Run 'mqctl help COMMAND' for the options of a command.\n");
+		"Run 'mqctl help COMMAND' for the options of a command.\n"
+		"\n"
+		"Exit status: 0 ok, 1 error, 2 usage, 3 kmqttd not loaded,\n"
+		"4 permission denied (needs CAP_NET_ADMIN), 5 not found,\n"
+		"6 address in use or already exists.\n");
 }
 
 static const struct mq_cmd *find_cmd(const char *name)

@@ -18,6 +18,9 @@ enum stat_group {
 	G_PKTS,
 	G_BYTES,
 	G_SUBS,
+	G_SESSIONS,
+	G_RETAINED,
+	G_MEMORY,
 	G_LIVE,
 	G_UPTIME,
 };
@@ -28,6 +31,9 @@ static const char *const group_titles[] = {
 	[G_PKTS]	= "packets (all types)",
 	[G_BYTES]	= "bytes",
 	[G_SUBS]	= "subscriptions",
+	[G_SESSIONS]	= "sessions",
+	[G_RETAINED]	= "retained messages",
+	[G_MEMORY]	= "memory",
 	[G_LIVE]	= "live objects",
 	[G_UPTIME]	= "uptime",
 };
@@ -50,6 +56,10 @@ static const struct stat_field {
 	{ KMQTTD_A_STATS_PKTS_OUT,	"pkts_out",	 "out",      G_PKTS },
 	{ KMQTTD_A_STATS_MSGS_DROPPED,	"msgs_dropped",	 "dropped",  G_MSGS },
 	{ KMQTTD_A_STATS_SUBS_CURRENT,	"subs_current",	 "current",  G_SUBS },
+	{ KMQTTD_A_STATS_SESSIONS_CURRENT, "sessions_current", "current", G_SESSIONS },
+	{ KMQTTD_A_STATS_RETAINED_CURRENT, "retained_current", "current", G_RETAINED },
+	{ KMQTTD_A_STATS_RETAINED_BYTES, "retained_bytes", "bytes",   G_RETAINED },
+	{ KMQTTD_A_STATS_MEM_MSG_BYTES,	"mem_msg_bytes", "message bytes", G_MEMORY },
 	{ KMQTTD_A_STATS_UPTIME,	"uptime",	 "seconds",  G_UPTIME },
 	{ KMQTTD_A_STATS_LIVE_CONNS,	"conns",	 "conns",    G_LIVE },
 	{ KMQTTD_A_STATS_LIVE_SESSIONS,	"sessions",	 "sessions", G_LIVE },
@@ -225,6 +235,9 @@ static void print_text(const struct stats *s, bool all)
 	print_group(s, G_PKTS);
 	print_group(s, G_BYTES);
 	print_group(s, G_SUBS);
+	print_group(s, G_SESSIONS);
+	print_group(s, G_RETAINED);
+	print_group(s, G_MEMORY);
 
 	printf("refusals%s\n", all ? "" : " (non-zero)");
 	for (r = 1; r <= KMQTTD_REFUSAL_MAX; r++) {
@@ -246,7 +259,8 @@ static void stats_usage(FILE *f)
 	fprintf(f,
 		"Usage: mqctl stats [-j|--json] [-a|--all]\n"
 		"\n"
-		"Show the broker-wide counters of kmqttd.\n"
+		"Show the counters of kmqttd in the current network namespace\n"
+		"(the live objects are module-wide).\n"
 		"\n"
 		"  -j, --json   print one JSON object\n"
 		"  -a, --all    list every refusal reason, also those at zero\n"
