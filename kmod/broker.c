@@ -333,7 +333,21 @@ static int kmq_target_cmp(const void *a, const void *b)
  */
 void kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m)
 {
+	kmq_route_counted(kn, sc, m, NULL);
+}
+
+/**
+ * kmq_route_counted() - kmq_route(), counting the deliveries
+ * @kn: namespace state
+ * @sc: scratch array of the caller's context
+ * @m: the message
+ * @rr: filled with the counts, or NULL
+ */
+void kmq_route_counted(struct kmq_net *kn, struct kmq_scratch *sc,
+		       struct kmq_msg *m, struct kmq_route_result *rr)
+{
 	struct kmq_route_ctx ctx = { .sc = sc };
+	struct kmq_route_result res = {};
 	struct kmq_target *t;
 	u32 i, j;
 
@@ -352,9 +366,14 @@ void kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m)
 
 		for (j = i + 1; j < ctx.n && t[j].sess == t[i].sess; j++)
 			qos = max(qos, t[j].qos);
-		kmq_session_deliver(t[i].sess, m, min(qos, m->qos), false);
+		qos = min(qos, m->qos);
+		res.matched++;
+		if (kmq_session_deliver(t[i].sess, m, qos, false) && qos)
+			res.confirmable++;
 	}
 	up_read(&kn->route_lock);
+	if (rr)
+		*rr = res;
 }
 
 /*
@@ -420,16 +439,51 @@ static int kmq_publish(struct kmq_conn *conn, const struct kmq_publish *p)
 	return 0;
 }
 
+/*
+ * A QoS 3 publish (native, or by the "$qos3/" convention): routed at
+ * QoS 2 at most, then answered once the subscribers confirmed.  Refused
+ * by the pending limits, it is answered at once and not routed.
+ */
+static int kmq_publish_q3(struct kmq_conn *conn, struct kmq_publish *p,
+			  const struct kmq_qos3 *ask, u8 mode)
+{
+	struct kmq_net *kn = conn->kn;
+	struct kmq_msg *m;
+	int ret;
+
+	p->qos = min_t(u8, p->qos, 2);
+	m = kmq_msg_new(p);
+	if (!m) {
+		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
+		return kmq_q3_answer_refused(conn, p->pid, mode);
+	}
+	if (p->retain)
+		kmq_retain_store(kn, m);
+	ret = kmq_q3_publish(conn, m, ask, p->pid, mode);
+	kmq_msg_put(m);
+	if (ret == -ENOSPC)
+		return kmq_q3_answer_refused(conn, p->pid, mode);
+	return ret;
+}
+
 static int kmq_handle_publish(struct kmq_conn *conn, u8 flags,
 			      const u8 *body, u32 len)
 {
 	struct kmq_session *s = conn->sess;
 	struct kmq_publish p;
+	struct kmq_qos3 ask;
+	u32 off;
 	int ret;
 
-	ret = kmq_decode_publish(flags, body, len, &p);
-	if (ret < 0)
-		return kmq_fail(conn, -ret);
+	if (((flags >> 1) & 3) == 3 && conn->qos3) {
+		ret = kmq_decode_publish3(flags, body, len, &p, &ask);
+		if (ret < 0)
+			return kmq_fail(conn, -ret);
+	} else {
+		ret = kmq_decode_publish(flags, body, len, &p);
+		if (ret < 0)
+			return kmq_fail(conn, -ret);
+	}
 	WRITE_ONCE(conn->msgs_in, conn->msgs_in + 1);
 	if (!kmq_topic_within_limits(conn->kn, p.topic.p, p.topic.len)) {
 		conn->close_reason = KMQ_R_TOPIC_LIMIT;
@@ -437,11 +491,32 @@ static int kmq_handle_publish(struct kmq_conn *conn, u8 flags,
 	}
 	kmq_stat_inc(conn->kn, KMQ_S_MSGS_IN);
 
+	if (p.qos == 3) {
+		/* a DUP re-send of a pending request is not routed again */
+		if (kmq_q3_pending(conn, p.pid))
+			return 0;
+		return kmq_publish_q3(conn, &p, &ask, KMQ_Q3_NATIVE);
+	}
+	ret = kmq_qos3_topic(p.topic.p, p.topic.len, &ask, &off);
+	if (ret < 0)
+		return kmq_fail(conn, -ret);
+	if (ret) {
+		/* "$qos3/N/topic": route the real topic */
+		p.topic.p += off;
+		p.topic.len -= off;
+	}
+
 	switch (p.qos) {
 	case 0:
+		/* no acknowledgment to withhold: routed without QoS 3 */
 		kmq_publish(conn, &p);
 		return 0;
 	case 1:
+		if (ret) {
+			if (kmq_q3_pending(conn, p.pid))
+				return 0;
+			return kmq_publish_q3(conn, &p, &ask, KMQ_Q3_TOPIC_Q1);
+		}
 		/* acknowledged even if it could not be routed (3.3.5-2) */
 		kmq_publish(conn, &p);
 		return kmq_send_ack(conn, KMQ_PUBACK, p.pid);
@@ -450,7 +525,15 @@ static int kmq_handle_publish(struct kmq_conn *conn, u8 flags,
 		if (!kmq_qos2_seen(s, p.pid)) {
 			if (kmq_qos2_add(s, p.pid))
 				return kmq_fail(conn, KMQ_R_NOMEM);
-			kmq_publish(conn, &p);
+			if (ret)
+				ret = kmq_publish_q3(conn, &p, &ask,
+						     KMQ_Q3_TOPIC_Q2);
+			else
+				ret = kmq_publish(conn, &p);
+			if (ret == -ENOMEM)
+				ret = 0;
+			if (ret)
+				return ret;
 		}
 		return kmq_send_ack(conn, KMQ_PUBREC, p.pid);
 	}
@@ -495,6 +578,9 @@ int kmq_handle_packet(struct kmq_conn *conn, const struct kmq_fixed *fh,
 		if (ret < 0)
 			return kmq_fail(conn, -ret);
 		kmq_qos2_del(conn->sess, pid);
+		/* a pending "$qos3/" request withholds its PUBCOMP */
+		if (kmq_q3_pubrel(conn, pid))
+			return 0;
 		return kmq_send_ack(conn, KMQ_PUBCOMP, pid);
 	case KMQ_SUBSCRIBE:
 		return kmq_handle_subscribe(conn, body, fh->remaining);

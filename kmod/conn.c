@@ -234,6 +234,9 @@ static int kmq_try_send(struct kmq_conn *conn)
 	size_t total;
 	u32 skip;
 
+	ret = kmq_q3_drain(conn);
+	if (ret)
+		return ret;
 	for (;;) {
 		if (conn->txcount < KMQ_TX_LOW && conn->sess) {
 			ret = kmq_session_pull(conn, KMQ_TX_LOW);
@@ -622,6 +625,7 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	conn->kn = kn;
 	conn->sock = sock;
 	conn->lid = l->id;
+	conn->qos3 = l->qos3;
 	INIT_WORK(&conn->io_work, kmq_io_work);
 	INIT_WORK(&conn->release_work, kmq_release_work);
 	timer_setup(&conn->ka_timer, kmq_ka_timer, 0);

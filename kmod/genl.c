@@ -80,6 +80,18 @@ static int kmq_fill_stats(struct sk_buff *skb, struct kmq_net *kn)
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_RETAINED_BYTES, rbytes) ||
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_MEM_MSG_BYTES,
 			      atomic64_read(&kmq_msg_bytes)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_QOS3_REQUESTED,
+			      kmq_stat_sum(kn, KMQ_S_Q3_REQUESTED)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_QOS3_CONFIRMED,
+			      kmq_stat_sum(kn, KMQ_S_Q3_CONFIRMED)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_QOS3_TIMED_OUT,
+			      kmq_stat_sum(kn, KMQ_S_Q3_TIMEOUT)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_QOS3_UNREACHABLE,
+			      kmq_stat_sum(kn, KMQ_S_Q3_UNREACHABLE)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_QOS3_REFUSED,
+			      kmq_stat_sum(kn, KMQ_S_Q3_REFUSED)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_QOS3_PENDING,
+			      READ_ONCE(kn->q3_count)) ||
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_UPTIME,
 			      (jiffies - kmq_load_jiffies) / HZ) ||
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_CONNS,
@@ -211,7 +223,8 @@ static int kmq_fill_listener(struct sk_buff *skb, struct kmq_listener *l,
 	if (nla_put_u32(skb, KMQTTD_A_LISTENER_ID, l->id) ||
 	    kmq_put_addr(skb, &l->addr, KMQTTD_A_LISTENER_FAMILY,
 			 KMQTTD_A_LISTENER_ADDR, KMQTTD_A_LISTENER_PORT) ||
-	    nla_put_u32(skb, KMQTTD_A_LISTENER_CONNS, conns))
+	    nla_put_u32(skb, KMQTTD_A_LISTENER_CONNS, conns) ||
+	    nla_put_u8(skb, KMQTTD_A_LISTENER_QOS3, l->qos3))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -304,7 +317,9 @@ static int kmq_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
 	ret = kmq_get_addr(info, &ss);
 	if (ret)
 		return ret;
-	ret = kmq_listener_add(kn, &ss, &tmp.id);
+	tmp.qos3 = info->attrs[KMQTTD_A_LISTENER_QOS3] &&
+		   nla_get_u8(info->attrs[KMQTTD_A_LISTENER_QOS3]);
+	ret = kmq_listener_add(kn, &ss, tmp.qos3, &tmp.id);
 	if (ret == -EADDRINUSE)
 		NL_SET_ERR_MSG(info->extack, "address already in use");
 	if (ret)
@@ -615,7 +630,12 @@ static int kmq_fill_settings(struct sk_buff *skb, void *arg)
 			set->max_topic_levels) ||
 	    nla_put_u32(skb, KMQTTD_A_SET_CONNECT_TIMEOUT,
 			set->connect_timeout) ||
-	    nla_put_u32(skb, KMQTTD_A_SET_SYS_INTERVAL, set->sys_interval))
+	    nla_put_u32(skb, KMQTTD_A_SET_SYS_INTERVAL, set->sys_interval) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_QOS3_TIMEOUT, set->qos3_timeout) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_QOS3_MAX_PENDING,
+			set->qos3_max_pending) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_QOS3_MAX_TOTAL,
+			set->qos3_max_total))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -669,6 +689,13 @@ static int kmq_nl_settings_set(struct sk_buff *skb, struct genl_info *info)
 				    "max_inflight must be 0..65535");
 		return -ERANGE;
 	}
+	if (a[KMQTTD_A_SET_QOS3_TIMEOUT] &&
+	    (!nla_get_u32(a[KMQTTD_A_SET_QOS3_TIMEOUT]) ||
+	     nla_get_u32(a[KMQTTD_A_SET_QOS3_TIMEOUT]) > KMQ_Q3_MAX_TIMEOUT_MS)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_SET_QOS3_TIMEOUT],
+				    "qos3_timeout must be 1..3600000 ms");
+		return -ERANGE;
+	}
 	if (a[KMQTTD_A_SET_CONNECT_TIMEOUT] &&
 	    !nla_get_u32(a[KMQTTD_A_SET_CONNECT_TIMEOUT])) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_SET_CONNECT_TIMEOUT],
@@ -689,6 +716,9 @@ static int kmq_nl_settings_set(struct sk_buff *skb, struct genl_info *info)
 	KMQ_SET_U32(KMQTTD_A_SET_MAX_TOPIC_LEVELS, max_topic_levels);
 	KMQ_SET_U32(KMQTTD_A_SET_CONNECT_TIMEOUT, connect_timeout);
 	KMQ_SET_U32(KMQTTD_A_SET_SYS_INTERVAL, sys_interval);
+	KMQ_SET_U32(KMQTTD_A_SET_QOS3_TIMEOUT, qos3_timeout);
+	KMQ_SET_U32(KMQTTD_A_SET_QOS3_MAX_PENDING, qos3_max_pending);
+	KMQ_SET_U32(KMQTTD_A_SET_QOS3_MAX_TOTAL, qos3_max_total);
 	if (a[KMQTTD_A_SET_RETAIN_MAX_BYTES])
 		WRITE_ONCE(kn->set.retain_max_bytes,
 			   nla_get_u64(a[KMQTTD_A_SET_RETAIN_MAX_BYTES]));
@@ -799,6 +829,7 @@ static const struct nla_policy kmq_listener_policy[KMQTTD_A_LISTENER_MAX + 1] = 
 	[KMQTTD_A_LISTENER_FAMILY] = { .type = NLA_U16 },
 	[KMQTTD_A_LISTENER_ADDR] = { .type = NLA_BINARY, .len = 16 },
 	[KMQTTD_A_LISTENER_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[KMQTTD_A_LISTENER_QOS3] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static const struct nla_policy kmq_client_policy[KMQTTD_A_CLIENT_MAX + 1] = {
@@ -833,6 +864,9 @@ static const struct nla_policy kmq_set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_MAX_TOPIC_LEVELS] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_CONNECT_TIMEOUT] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_SYS_INTERVAL] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_QOS3_TIMEOUT] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_QOS3_MAX_PENDING] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_QOS3_MAX_TOTAL] = { .type = NLA_U32 },
 };
 
 #define KMQ_OP(_cmd, _doit, _dumpit, _policy, _maxattr) {		\

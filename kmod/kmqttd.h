@@ -72,6 +72,11 @@ enum kmq_stat {
 	KMQ_S_PKTS_IN,
 	KMQ_S_PKTS_OUT,
 	KMQ_S_DROPPED,
+	KMQ_S_Q3_REQUESTED,
+	KMQ_S_Q3_CONFIRMED,
+	KMQ_S_Q3_TIMEOUT,
+	KMQ_S_Q3_UNREACHABLE,
+	KMQ_S_Q3_REFUSED,
 	KMQ_S_REFUSAL,		/* + enum kmq_reason */
 	__KMQ_S_MAX = KMQ_S_REFUSAL + __KMQ_R_MAX,
 };
@@ -89,6 +94,7 @@ struct kmq_live {
 	atomic_t txitems;
 	atomic_t deliveries;
 	atomic_t retained;
+	atomic_t q3;
 };
 
 extern struct kmq_live kmq_live;
@@ -110,6 +116,10 @@ extern unsigned int kmq_param_max_subs;
 extern unsigned int kmq_param_max_keepalive;
 extern unsigned int kmq_param_sys_interval;
 extern bool kmq_param_allow_anonymous;
+extern bool kmq_param_qos3;
+extern unsigned int kmq_param_qos3_timeout;
+extern unsigned int kmq_param_qos3_max_pending;
+extern unsigned int kmq_param_qos3_max_total;
 extern unsigned int kmq_param_session_expiry;
 extern bool kmq_param_retain;
 extern unsigned int kmq_param_retain_max;
@@ -159,6 +169,9 @@ struct kmq_settings {
 	u32 max_topic_levels;
 	u32 connect_timeout;	/* seconds */
 	u32 sys_interval;	/* seconds; 0: no $SYS */
+	u32 qos3_timeout;	/* milliseconds */
+	u32 qos3_max_pending;	/* per client */
+	u32 qos3_max_total;	/* per namespace */
 	bool retain;
 	bool allow_anonymous;
 };
@@ -193,6 +206,9 @@ struct kmq_settings {
  * @retained: struct kmq_retained by topic
  * @nretained: retained messages
  * @retained_bytes: their topic and payload bytes
+ * @q3_lock: protects every QoS 3 request's publisher pointer, the
+ *	sessions' pending lists and @q3_count
+ * @q3_count: pending QoS 3 requests
  */
 struct kmq_net {
 	struct net *net;
@@ -223,6 +239,8 @@ struct kmq_net {
 	struct rb_root retained;
 	unsigned int nretained;
 	u64 retained_bytes;
+	spinlock_t q3_lock;	/* q3->pub, sess->q3_pending, q3_count */
+	u32 q3_count;
 };
 
 /**
@@ -236,6 +254,7 @@ struct kmq_net {
  * @saved_write_space: original callback (inherited by children)
  * @addr: bound address
  * @id: listener id (netlink)
+ * @qos3: accept native QoS 3 PUBLISH (QoS bits 11)
  */
 struct kmq_listener {
 	struct kmq_net *kn;
@@ -247,6 +266,7 @@ struct kmq_listener {
 	void (*saved_write_space)(struct sock *sk);
 	struct sockaddr_storage addr;
 	u32 id;
+	bool qos3;
 };
 
 /**
@@ -254,12 +274,14 @@ struct kmq_listener {
  * @ref: one reference per queued delivery, plus the creator's
  * @topic_len: bytes of topic at @data
  * @payload_len: bytes of payload after the topic
+ * @q3: the QoS 3 request it belongs to, or NULL (holds a reference)
  * @qos: QoS it was published with
  * @retain: RETAIN flag as published
  * @data: topic then payload
  */
 struct kmq_msg {
 	refcount_t ref;
+	struct kmq_q3 *q3;
 	u16 topic_len;
 	u8 qos;
 	bool retain;
@@ -351,6 +373,10 @@ struct kmq_delivery {
  * @nqos2: entries used in @qos2_ids
  * @detached_at: jiffies when the last connection ended (expiry)
  * @id: index in kn->sess_ids (netlink dump cursor)
+ * @q3_pending: QoS 3 requests of this publisher awaiting an outcome
+ *	(under kn->q3_lock)
+ * @q3_count: length of @q3_pending
+ * @q3_done: finished requests to answer (its connection's io_work)
  *
  * Lifetime: created and destroyed under kn->sess_lock.  A session is
  * destroyed only while no connection is attached, after its subscriptions
@@ -374,6 +400,9 @@ struct kmq_session {
 	u32 nqos2;
 	unsigned long detached_at;
 	u32 id;
+	struct list_head q3_pending;
+	u32 q3_count;
+	struct llist_head q3_done;
 };
 
 /**
@@ -411,6 +440,7 @@ struct kmq_session {
  * @username: user name of the CONNECT, or NULL
  * @suppress_will: closing without publishing the Will (kick)
  * @kicked: closed by an administrator
+ * @qos3: native QoS 3 enabled on its listener
  * @msgs_in: PUBLISH packets received (io_work writes, others READ_ONCE)
  * @msgs_out: PUBLISH packets sent
  * @bytes_in: bytes received
@@ -452,6 +482,7 @@ struct kmq_conn {
 	char *username;
 	bool suppress_will;
 	bool kicked;
+	bool qos3;
 	u64 msgs_in;
 	u64 msgs_out;
 	u64 bytes_in;
@@ -480,7 +511,7 @@ void kmq_netns_exit(void);
 
 /* listener.c */
 int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss,
-		     u32 *id);
+		     bool qos3, u32 *id);
 int kmq_listener_del(struct kmq_net *kn, u32 id,
 		     const struct sockaddr_storage *ss);
 void kmq_listener_stop_all(struct kmq_net *kn);
@@ -506,7 +537,7 @@ static inline void kmq_conn_get(struct kmq_conn *conn)
 int kmq_session_connect(struct kmq_conn *conn, const struct kmq_connect *c,
 			bool *session_present);
 void kmq_session_disconnect(struct kmq_conn *conn);
-void kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
+bool kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 			 bool retain);
 int kmq_session_pull(struct kmq_conn *conn, u32 max);
 int kmq_session_ack(struct kmq_conn *conn, u8 type, u16 pid);
@@ -535,6 +566,78 @@ int kmq_handle_packet(struct kmq_conn *conn, const struct kmq_fixed *fh,
 		      const u8 *body);
 void kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m);
 void kmq_subs_remove_all(struct kmq_session *s);
+
+/* qos3.c */
+enum { KMQ_Q3_PENDING, KMQ_Q3_DONE };
+enum { KMQ_Q3_NATIVE, KMQ_Q3_TOPIC_Q1, KMQ_Q3_TOPIC_Q2 };
+
+/**
+ * struct kmq_q3 - a QoS 3 request (qos3.c)
+ * @ref: held by the publisher's pending or done list, by the message and
+ *	by the timeout work while it is armed
+ * @kn: namespace state
+ * @pub: the publisher's session, NULL once it is gone (kn->q3_lock)
+ * @node: in pub->q3_pending (kn->q3_lock)
+ * @done: in pub->q3_done once finished
+ * @timeout: ends the request with KMQ_Q3_TIMEOUT
+ * @state: KMQ_Q3_PENDING, then KMQ_Q3_DONE exactly once
+ * @lock: protects the counters below
+ * @pid: the publisher's packet id
+ * @mode: KMQ_Q3_NATIVE, KMQ_Q3_TOPIC_Q1 or KMQ_Q3_TOPIC_Q2
+ * @result: enum kmq_q3_result, once done
+ * @armed: routing has finished; counters may decide the outcome
+ * @pubrel: (TOPIC_Q2) PUBREL received, PUBCOMP withheld (kn->q3_lock)
+ * @required: confirmations needed
+ * @matched: subscribers the message was routed to
+ * @confirmable: of which could confirm (QoS >= 1, queued)
+ * @confirmed: confirmations received
+ * @lost: confirmable deliveries dropped unacknowledged
+ */
+struct kmq_q3 {
+	refcount_t ref;
+	struct kmq_net *kn;
+	struct kmq_session *pub;
+	struct list_head node;
+	struct llist_node done;
+	struct delayed_work timeout;
+	atomic_t state;
+	spinlock_t lock;	/* the counters */
+	u16 pid;
+	u8 mode;
+	u8 result;
+	bool armed;
+	bool pubrel;
+	u32 required;
+	u32 matched;
+	u32 confirmable;
+	u32 confirmed;
+	u32 lost;
+};
+
+/**
+ * struct kmq_route_result - what kmq_route_counted() did
+ * @matched: subscribers the message was queued or dropped for
+ * @confirmable: deliveries queued at QoS 1 or 2
+ */
+struct kmq_route_result {
+	u32 matched;
+	u32 confirmable;
+};
+
+void kmq_route_counted(struct kmq_net *kn, struct kmq_scratch *sc,
+		       struct kmq_msg *m, struct kmq_route_result *rr);
+int kmq_q3_publish(struct kmq_conn *conn, struct kmq_msg *m,
+		   const struct kmq_qos3 *ask, u16 pid, u8 mode);
+bool kmq_q3_pending(struct kmq_conn *conn, u16 pid);
+bool kmq_q3_pubrel(struct kmq_conn *conn, u16 pid);
+void kmq_q3_confirm(struct kmq_q3 *q);
+void kmq_q3_lost(struct kmq_q3 *q);
+void kmq_q3_msg_release(struct kmq_q3 *q);
+int kmq_q3_drain(struct kmq_conn *conn);
+int kmq_q3_answer_refused(struct kmq_conn *conn, u16 pid, u8 mode);
+void kmq_q3_session_end(struct kmq_session *s);
+int kmq_q3_init(void);
+void kmq_q3_exit(void);
 
 /* genl.c */
 int kmq_genl_init(void);

@@ -88,6 +88,22 @@ bool kmq_param_allow_anonymous = true;
 module_param_named(allow_anonymous, kmq_param_allow_anonymous, bool, 0444);
 MODULE_PARM_DESC(allow_anonymous, "Accept clients without a user name (default Y)");
 
+bool kmq_param_qos3;
+module_param_named(qos3, kmq_param_qos3, bool, 0444);
+MODULE_PARM_DESC(qos3, "Accept native QoS 3 PUBLISH on the default listener (default N)");
+
+unsigned int kmq_param_qos3_timeout = 5000;
+module_param_named(qos3_timeout, kmq_param_qos3_timeout, uint, 0444);
+MODULE_PARM_DESC(qos3_timeout, "Default QoS 3 timeout, ms (default 5000)");
+
+unsigned int kmq_param_qos3_max_pending = 100;
+module_param_named(qos3_max_pending, kmq_param_qos3_max_pending, uint, 0444);
+MODULE_PARM_DESC(qos3_max_pending, "Pending QoS 3 requests per client (default 100)");
+
+unsigned int kmq_param_qos3_max_total = 10000;
+module_param_named(qos3_max_total, kmq_param_qos3_max_total, uint, 0444);
+MODULE_PARM_DESC(qos3_max_total, "Pending QoS 3 requests per namespace (default 10000)");
+
 unsigned int kmq_param_connect_timeout = 10;
 module_param_named(connect_timeout, kmq_param_connect_timeout, uint, 0444);
 MODULE_PARM_DESC(connect_timeout, "Seconds a new connection has to send CONNECT (default 10)");
@@ -101,10 +117,11 @@ static void kmq_check_live(void)
 	int t = atomic_read(&kmq_live.txitems);
 	int d = atomic_read(&kmq_live.deliveries);
 	int r = atomic_read(&kmq_live.retained);
+	int q = atomic_read(&kmq_live.q3);
 
-	if (c || s || m || u || t || d || r)
-		pr_err("LEAK: live objects at unload: conns %d sessions %d msgs %d subs %d txitems %d deliveries %d retained %d\n",
-		       c, s, m, u, t, d, r);
+	if (c || s || m || u || t || d || r || q)
+		pr_err("LEAK: live objects at unload: conns %d sessions %d msgs %d subs %d txitems %d deliveries %d retained %d qos3 %d\n",
+		       c, s, m, u, t, d, r, q);
 	else
 		pr_info("unloaded, no live objects\n");
 }
@@ -127,9 +144,13 @@ static int __init kmq_init(void)
 	if (ret)
 		goto err_conns;
 
+	ret = kmq_q3_init();
+	if (ret)
+		goto err_sessions_cache;
+
 	ret = kmq_netns_init();
 	if (ret)
-		goto err_sessions;
+		goto err_q3;
 
 	ret = kmq_genl_init();
 	if (ret)
@@ -140,7 +161,9 @@ static int __init kmq_init(void)
 
 err_netns:
 	kmq_netns_exit();
-err_sessions:
+err_q3:
+	kmq_q3_exit();
+err_sessions_cache:
 	kmq_sessions_exit();
 err_conns:
 	kmq_conns_exit();
@@ -155,6 +178,7 @@ static void __exit kmq_exit(void)
 	kmq_netns_exit();
 	destroy_workqueue(kmq_wq);
 	rcu_barrier();
+	kmq_q3_exit();
 	kmq_sessions_exit();
 	kmq_conns_exit();
 	kmq_check_live();

@@ -32,6 +32,7 @@ struct kmq_msg *kmq_msg_new(const struct kmq_publish *p)
 	if (!m)
 		return NULL;
 	refcount_set(&m->ref, 1);
+	m->q3 = NULL;
 	m->topic_len = p->topic.len;
 	m->payload_len = p->payload_len;
 	m->qos = p->qos;
@@ -54,6 +55,8 @@ void kmq_msg_put(struct kmq_msg *m)
 		atomic64_sub(struct_size(m, data,
 					 (size_t)m->topic_len + m->payload_len),
 			     &kmq_msg_bytes);
+		if (m->q3)
+			kmq_q3_msg_release(m->q3);
 		kvfree(m);
 		atomic_dec(&kmq_live.msgs);
 	}

@@ -71,7 +71,7 @@ static void kmq_default_listeners(struct kmq_net *kn)
 			pr_warn("bad bind address '%s'\n", tok);
 			continue;
 		}
-		ret = kmq_listener_add(kn, &ss, NULL);
+		ret = kmq_listener_add(kn, &ss, kmq_param_qos3, NULL);
 		if (ret)
 			pr_warn("cannot listen on %pISpc: %d\n", &ss, ret);
 	}
@@ -96,6 +96,9 @@ static void kmq_settings_init(struct kmq_settings *set)
 	set->max_topic_levels = kmq_param_max_topic_levels;
 	set->connect_timeout = kmq_param_connect_timeout;
 	set->sys_interval = kmq_param_sys_interval;
+	set->qos3_timeout = kmq_param_qos3_timeout;
+	set->qos3_max_pending = kmq_param_qos3_max_pending;
+	set->qos3_max_total = kmq_param_qos3_max_total;
 }
 
 static int __net_init kmq_net_init(struct net *net)
@@ -111,6 +114,7 @@ static int __net_init kmq_net_init(struct net *net)
 	init_rwsem(&kn->route_lock);
 	mutex_init(&kn->retain_lock);
 	kn->retained = RB_ROOT;
+	spin_lock_init(&kn->q3_lock);
 	kmq_sessions_net_init(kn);
 	kmq_sys_net_init(kn);
 

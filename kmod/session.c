@@ -78,6 +78,8 @@ static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
 	spin_lock_init(&s->lock);
 	kmq_out_init(&s->out);
 	INIT_LIST_HEAD(&s->subs);
+	INIT_LIST_HEAD(&s->q3_pending);
+	init_llist_head(&s->q3_done);
 	if (xa_alloc_cyclic(&kn->sess_ids, &s->id, s, xa_limit_31b,
 			    &kn->sess_next, GFP_KERNEL) < 0) {
 		kfree(s->client_id);
@@ -90,12 +92,30 @@ static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
 	return s;
 }
 
-static void kmq_dlv_free(struct kmq_out_entry *e)
+/* Free a delivery that was never queued. */
+static void kmq_dlv_discard(struct kmq_out_entry *e)
 {
 	struct kmq_delivery *d = container_of(e, struct kmq_delivery, e);
 
 	if (d->e.msg)
 		kmq_msg_put(d->e.msg);
+	kmem_cache_free(kmq_dlv_cache, d);
+	atomic_dec(&kmq_live.deliveries);
+}
+
+/*
+ * Free a delivery.  One still holding its message and able to confirm a
+ * QoS 3 request is lost to that request: it will never be acknowledged.
+ */
+static void kmq_dlv_free(struct kmq_out_entry *e)
+{
+	struct kmq_delivery *d = container_of(e, struct kmq_delivery, e);
+	struct kmq_msg *m = d->e.msg;
+
+	if (m && m->q3 && d->e.qos && !d->e.retain)
+		kmq_q3_lost(m->q3);
+	if (m)
+		kmq_msg_put(m);
 	kmem_cache_free(kmq_dlv_cache, d);
 	atomic_dec(&kmq_live.deliveries);
 }
@@ -121,6 +141,7 @@ static void kmq_session_destroy(struct kmq_session *s)
 
 	/* after this, no publisher can find the session */
 	kmq_subs_remove_all(s);
+	kmq_q3_session_end(s);
 	spin_lock(&s->lock);
 	s->dead = true;
 	list = kmq_out_take_all(&s->out);
@@ -248,8 +269,9 @@ void kmq_session_disconnect(struct kmq_conn *conn)
  *
  * Context: process context; the caller keeps @s alive (kn->route_lock
  * held for reading, or @s is the caller's own attached session).
+ * Return: true if the delivery was queued.
  */
-void kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
+bool kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 			 bool retain)
 {
 	struct kmq_net *kn = s->kn;
@@ -260,7 +282,7 @@ void kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 	if (!d) {
 		kmq_stat_inc(kn, KMQ_S_DROPPED);
 		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
-		return;
+		return false;
 	}
 	atomic_inc(&kmq_live.deliveries);
 	kmq_msg_get(m);
@@ -280,10 +302,15 @@ void kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 			queue_work(kmq_wq, &s->conn->io_work);
 	}
 	spin_unlock(&s->lock);
-	if (victim) {
-		kmq_stat_inc(kn, KMQ_S_DROPPED);
-		kmq_dlv_free(victim);
+	if (!victim)
+		return true;
+	kmq_stat_inc(kn, KMQ_S_DROPPED);
+	if (victim == &d->e) {
+		kmq_dlv_discard(victim);
+		return false;
 	}
+	kmq_dlv_free(victim);
+	return true;
 }
 
 #define KMQ_PULL_BATCH	16
@@ -393,8 +420,14 @@ int kmq_session_ack(struct kmq_conn *conn, u8 type, u16 pid)
 	if (r == KMQ_ACK_DONE)
 		e->msg = NULL;
 	spin_unlock(&s->lock);
-	if (msg)
-		kmq_msg_put(msg);
+	if (msg) {
+		struct kmq_msg *m = msg;
+
+		/* PUBACK or the first PUBREC confirms a QoS 3 delivery */
+		if (m->q3 && !e->retain)
+			kmq_q3_confirm(m->q3);
+		kmq_msg_put(m);
+	}
 	if (r == KMQ_ACK_DONE)
 		kmq_dlv_free(e);
 	if (r == KMQ_ACK_PUBREL)

@@ -274,6 +274,91 @@ int kmq_decode_publish(u8 flags, const u8 *body, u32 len,
 	return 0;
 }
 
+static bool rd_u32(struct kmq_rd *r, u32 *v)
+{
+	u16 hi, lo;
+
+	if (!rd_u16(r, &hi) || !rd_u16(r, &lo))
+		return false;
+	*v = ((u32)hi << 16) | lo;
+	return true;
+}
+
+int kmq_decode_publish3(u8 flags, const u8 *body, u32 len,
+			struct kmq_publish *p, struct kmq_qos3 *q)
+{
+	struct kmq_rd r = { .p = body, .left = len };
+
+	memset(p, 0, sizeof(*p));
+	memset(q, 0, sizeof(*q));
+	p->qos = 3;
+	p->dup = flags & 0x08;
+	p->retain = flags & 0x01;
+	if (((flags >> 1) & 0x03) != 3)
+		return -KMQ_R_BAD_QOS;
+	if (!rd_str(&r, &p->topic))
+		return -KMQ_R_BAD_LENGTH;
+	if (!kmq_utf8_valid(p->topic.p, p->topic.len))
+		return -KMQ_R_BAD_UTF8;
+	if (!kmq_topic_name_valid(p->topic.p, p->topic.len))
+		return -KMQ_R_BAD_TOPIC;
+	if (!rd_u16(&r, &p->pid) || !rd_u16(&r, &q->required) ||
+	    !rd_u32(&r, &q->timeout_ms))
+		return -KMQ_R_BAD_LENGTH;
+	if (!p->pid)
+		return -KMQ_R_BAD_PACKET_ID;
+	if (q->timeout_ms > KMQ_Q3_MAX_TIMEOUT_MS)
+		q->timeout_ms = KMQ_Q3_MAX_TIMEOUT_MS;
+	p->payload = r.p;
+	p->payload_len = r.left;
+	return 0;
+}
+
+/* A decimal number of at most @max digits' value at @t[*i..len). */
+static bool rd_dec(const u8 *t, u32 len, u32 *i, u32 max, u32 *v)
+{
+	u32 start = *i;
+
+	*v = 0;
+	while (*i < len && t[*i] >= '0' && t[*i] <= '9') {
+		*v = *v * 10 + (t[*i] - '0');
+		if (*v > max)
+			return false;
+		(*i)++;
+	}
+	return *i > start;
+}
+
+int kmq_qos3_topic(const u8 *t, u32 len, struct kmq_qos3 *q, u32 *off)
+{
+	static const u8 prefix[] = "$qos3/";
+	u32 i = sizeof(prefix) - 1, v;
+
+	if (len < i || memcmp(t, prefix, i))
+		return 0;
+	memset(q, 0, sizeof(*q));
+	if (len - i >= 3 && !memcmp(t + i, "all", 3)) {
+		i += 3;
+	} else {
+		if (!rd_dec(t, len, &i, 65535, &v) || !v)
+			return -KMQ_R_BAD_TOPIC;
+		q->required = v;
+	}
+	if (i < len && t[i] == ',') {
+		i++;
+		if (!rd_dec(t, len, &i, KMQ_Q3_MAX_TIMEOUT_MS, &v) || !v)
+			return -KMQ_R_BAD_TOPIC;
+		q->timeout_ms = v;
+	}
+	if (i >= len || t[i] != '/')
+		return -KMQ_R_BAD_TOPIC;
+	i++;
+	if (!kmq_topic_name_valid(t + i, len - i))
+		return -KMQ_R_BAD_TOPIC;
+	*off = i;
+	return 1;
+}
+
 int kmq_decode_ack(u8 type, const u8 *body, u32 len, u16 *pid)
 {
 	switch (type) {
@@ -390,6 +475,19 @@ u32 kmq_encode_ack(u8 *out, u8 type, u16 pid)
 	out[1] = 2;
 	wr_u16(out + 2, pid);
 	return 4;
+}
+
+u32 kmq_encode_q3_answer(u8 *out, u16 pid, u8 result, u16 confirmed,
+			 u16 matched, u16 unconfirmable)
+{
+	out[0] = (KMQ_PUBACK << 4) | 0x1;
+	out[1] = KMQ_Q3_ANSWER_LEN - 2;
+	wr_u16(out + 2, pid);
+	out[4] = result;
+	wr_u16(out + 5, confirmed);
+	wr_u16(out + 7, matched);
+	wr_u16(out + 9, unconfirmable);
+	return KMQ_Q3_ANSWER_LEN;
 }
 
 u32 kmq_encode_pingresp(u8 *out)

@@ -130,6 +130,28 @@ struct kmq_iter {
 	bool with_qos;		/* SUBSCRIBE: each filter is followed by QoS */
 };
 
+/**
+ * struct kmq_qos3 - what a QoS 3 publisher asks for (Documentation/qos3.rst)
+ * @required: subscribers that must confirm; 0 = every subscriber that
+ *	      could confirm when the message arrived
+ * @timeout_ms: how long to wait; 0 = the broker's default
+ */
+struct kmq_qos3 {
+	u16 required;
+	u32 timeout_ms;
+};
+
+/* Results carried by the QoS 3 answer. */
+enum kmq_q3_result {
+	KMQ_Q3_CONFIRMED = 0,	/* enough subscribers confirmed */
+	KMQ_Q3_TIMEOUT = 1,	/* not within the timeout */
+	KMQ_Q3_UNREACHABLE = 2,	/* too few subscribers can still confirm */
+	KMQ_Q3_REFUSED = 3,	/* pending QoS 3 limit reached */
+};
+
+#define KMQ_Q3_ANSWER_LEN	11	/* bytes of a QoS 3 answer packet */
+#define KMQ_Q3_MAX_TIMEOUT_MS	3600000u
+
 #define KMQ_NEED_MORE	1	/* positive: not an error, read more bytes */
 
 /**
@@ -183,6 +205,20 @@ int kmq_decode_connect(const u8 *body, u32 len, struct kmq_connect *c);
 int kmq_decode_publish(u8 flags, const u8 *body, u32 len,
 		       struct kmq_publish *p);
 /*
+ * Native QoS 3 PUBLISH (QoS bits 11, only on listeners that enable it):
+ * topic, packet id, then a 2-byte required count and a 4-byte timeout in
+ * milliseconds, then the payload.  @p->qos is set to 3.
+ */
+int kmq_decode_publish3(u8 flags, const u8 *body, u32 len,
+			struct kmq_publish *p, struct kmq_qos3 *q);
+/*
+ * The topic convention for standard clients: "$qos3/<N>[,<ms>]/<topic>"
+ * with N a count (1..65535) or "all".  Returns 0 if @t is not under
+ * "$qos3/", 1 when parsed (the real topic starts at @t + *@off and is a
+ * valid topic name), or -KMQ_R_BAD_TOPIC.
+ */
+int kmq_qos3_topic(const u8 *t, u32 len, struct kmq_qos3 *q, u32 *off);
+/*
  * PUBACK, PUBREC, PUBREL, PUBCOMP (and UNSUBACK): exactly a non-zero
  * packet id.  Another @type is KMQ_R_BAD_TYPE.
  */
@@ -227,6 +263,13 @@ u32 kmq_encode_length(u8 *out, u32 len);
 u32 kmq_encode_connack(u8 *out, bool session_present, u8 rc);
 /* PUBACK/PUBREC/PUBREL/PUBCOMP/UNSUBACK: 4 bytes (PUBREL gets flags 0x2). */
 u32 kmq_encode_ack(u8 *out, u8 type, u16 pid);
+/*
+ * QoS 3 answer: type 4 (PUBACK) with flags 0001, remaining length 9:
+ * packet id, result (enum kmq_q3_result), confirmed, matched and
+ * unconfirmable counts (2 bytes each).  KMQ_Q3_ANSWER_LEN bytes.
+ */
+u32 kmq_encode_q3_answer(u8 *out, u16 pid, u8 result, u16 confirmed,
+			 u16 matched, u16 unconfirmable);
 /* PINGRESP: 2 bytes. */
 u32 kmq_encode_pingresp(u8 *out);
 /*
