@@ -204,3 +204,9 @@ void json_null(struct json *j)
 	json_sep(j);
 	fputs("null", j->f);
 }
+
+void json_raw(struct json *j, const char *text)
+{
+	json_sep(j);
+	fputs(text, j->f);
+}

@@ -52,6 +52,8 @@ void json_u64(struct json *j, uint64_t v);
 void json_s64(struct json *j, int64_t v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
+/* A value written as is (a number the other writers cannot format). */
+void json_raw(struct json *j, const char *text);
 
 static inline void json_kv_str(struct json *j, const char *k, const char *v)
 {

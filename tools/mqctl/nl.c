@@ -114,8 +114,6 @@ static int data_cb(const struct nlmsghdr *nlh, void *arg)
 	struct exec_state *st = arg;
 	int ret;
 
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		st->intr = true;
 	if (!st->cb)
 		return MNL_CB_OK;
 	errno = 0;
@@ -165,8 +163,6 @@ static int done_cb(const struct nlmsghdr *nlh, void *arg)
 	struct exec_state *st = arg;
 	int err = 0;
 
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		st->intr = true;
 	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int))
 		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(int));
 	if (err < 0) {
@@ -202,10 +198,24 @@ static mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = {
 	[NLMSG_OVERRUN]	= overrun_cb,
 };
 
-static int run(struct exec_state *st, const void *buf, size_t len,
+static int run(struct exec_state *st, void *buf, size_t len,
 	       unsigned int seq, unsigned int portid)
 {
+	struct nlmsghdr *nlh = buf;
+	int n = len;
 	int ret;
+
+	/*
+	 * libmnl fails a batch at the first NLM_F_DUMP_INTR (EINTR) and
+	 * leaves the rest of the dump unread: note the flag and clear it,
+	 * so the dump is read to its end and then restarted or reported.
+	 */
+	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
+			nlh->nlmsg_flags &= ~NLM_F_DUMP_INTR;
+			st->intr = true;
+		}
+	}
 
 	ret = mnl_cb_run2(buf, len, seq, portid, data_cb, st, ctl_cbs,
 			  NLMSG_MIN_TYPE);
@@ -224,8 +234,11 @@ static int replay_load(struct nl *nl)
 	if (nl->replay_buf)
 		return 0;
 	f = fopen(nl->replay, "rb");
-	if (!f)
-		return -errno;
+	if (!f) {
+		fprintf(stderr, "mqctl: KMQ_MQCTL_REPLAY=%s: %s\n", nl->replay,
+			strerror(errno));
+		return -EIO;
+	}
 	do {
 		if (len == cap) {
 			char *p;
@@ -261,7 +274,7 @@ static int replay(struct nl *nl, struct exec_state *st)
 	if (ret)
 		return ret;
 	while (nl->replay_off + sizeof(struct nlmsghdr) <= nl->replay_len) {
-		const struct nlmsghdr *nlh = (const void *)
+		struct nlmsghdr *nlh = (void *)
 			(nl->replay_buf + nl->replay_off);
 		size_t left = nl->replay_len - nl->replay_off;
 		size_t len = nlh->nlmsg_len;

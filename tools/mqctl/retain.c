@@ -4,6 +4,7 @@
  * caller's network namespace (KMQTTD_CMD_RETAIN_*).
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/kmqttd.h>
 
@@ -34,13 +35,15 @@ static void json_base64(struct json *j, const unsigned char *p, size_t len)
 {
 	static const char b64[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char buf[4 * 256 + 4];
+	char *buf = malloc((len + 2) / 3 * 4 + 1);
 	size_t i, k = 0;
 
-	/* Streamed in chunks: a payload may be up to 1024 bytes. */
-	fputc('"', j->f);
+	if (!buf) {
+		json_null(j);
+		return;
+	}
 	for (i = 0; i < len; i += 3) {
-		uint32_t v = p[i] << 16;
+		uint32_t v = (uint32_t)p[i] << 16;
 
 		if (i + 1 < len)
 			v |= p[i + 1] << 8;
@@ -50,13 +53,9 @@ static void json_base64(struct json *j, const unsigned char *p, size_t len)
 		buf[k++] = b64[v >> 12 & 63];
 		buf[k++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
 		buf[k++] = i + 2 < len ? b64[v & 63] : '=';
-		if (k >= sizeof(buf) - 4) {
-			fwrite(buf, 1, k, j->f);
-			k = 0;
-		}
 	}
-	fwrite(buf, 1, k, j->f);
-	fputc('"', j->f);
+	json_strn(j, buf, k);
+	free(buf);
 }
 
 #define RET_HEADER	"%-30s %3s %8s %s\n", "TOPIC", "QOS", "LENGTH", "PAYLOAD"

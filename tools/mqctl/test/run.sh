@@ -62,11 +62,64 @@ expect 2 "stats: unexpected argument 'now'" -- stats now
 expect 2 "takes no argument" -- stats --json=yes
 expect 2 "unknown command 'bogus'" -- help bogus
 expect 2 "unexpected argument" -- help stats more
+for c in listener client sub retain get set monitor; do
+	expect 0 "" -- help $c
+	head -2 "$TMP/out" | grep -q "^ *\(Usage:\)\? *mqctl $c" && ok "help $c: usage" || bad "help $c: $(head -2 "$TMP/out")"
+	expect 0 "" -- $c --help
+done
+expect 0 "" -- listener help
+expect 0 "" -- client kick -h
+"$MQCTL" --help | grep -q "6 address in use" && ok "--help lists exit statuses" || bad "--help lacks exit statuses"
+expect 2 "listener: unknown command 'bogus'" -- listener bogus
+expect 2 "listener add: missing ADDR:PORT" -- listener add
+expect 2 "bad IPv4 address" -- listener add 1.2.3:80
+expect 2 "bad IPv4 address" -- listener add localhost:80
+expect 2 "bad IPv6 address" -- listener add [::g]:80
+expect 2 "missing ':PORT'" -- listener add 0.0.0.0
+expect 2 "in brackets" -- listener add ::1:1883
+expect 2 "missing ']'" -- listener add [::1:1883
+expect 2 "bad port (want 1-65535)" -- listener add 0.0.0.0:0
+expect 2 "bad port (want 1-65535)" -- listener add 0.0.0.0:65536
+expect 2 "bad port (want 1-65535)" -- listener add [::]:x
+expect 2 "missing address" -- listener add :1883
+expect 2 "unexpected argument 'x'" -- listener add 0.0.0.0:1 x
+expect 2 "missing ADDR:PORT or 'id ID'" -- listener del
+expect 2 "missing ID after 'id'" -- listener del id
+expect 2 "bad listener id 'x'" -- listener del id x
+expect 2 "bad listener id '-1'" -- listener del id -- -1
+expect 2 "unexpected argument" -- listener del id 1 2
+expect 2 "unexpected argument" -- listener list x
+expect 2 "client: unknown command" -- client bogus
+expect 2 "client show: missing CLIENT_ID" -- client show
+expect 2 "client kick: missing CLIENT_ID" -- client kick --will
+expect 2 "client kick: unknown option '--nope'" -- client kick a --nope
+expect 2 "empty CLIENT_ID" -- client kick ""
+expect 2 "unexpected argument 'b'" -- client show a b
+expect 2 "option '--client' requires an argument" -- sub list --client
+expect 2 "unexpected argument 'b'" -- sub list a b
+expect 2 "give either a TOPIC or --filter FILTER" -- retain del
+expect 2 "give either a TOPIC or --filter FILTER" -- retain del a --filter b
+expect 2 "has wildcards: use --filter" -- retain del "a/#"
+expect 2 "unexpected argument" -- retain list a b
+expect 2 "set: missing NAME VALUE" -- set
+expect 2 "unknown setting 'bogus'; the settings are:" -- set bogus 1
+grep -q "^  sys_interval$" "$TMP/err" && ok "unknown setting lists the names" || bad "unknown setting: $(cat "$TMP/err")"
+expect 2 "missing a value for max_connections" -- set max_connections
+expect 2 "max_connections: bad value 'x'" -- set max_connections x
+expect 2 "max_connections: bad value '4294967296' (want a number 0-4294967295)" -- set max_connections 4294967296
+expect 2 "retain_available: bad value 'maybe' (want yes or no)" -- set retain_available maybe
+expect 2 "max_queued given twice" -- set max_queued 1 max-queued=2
+expect 2 "unknown setting 'nope'" -- get nope
+expect 2 "monitor: bad count '0'" -- monitor -c 0
+expect 2 "unexpected argument" -- monitor now
 
 # --- real kernel: module absent here (or present in a test guest) -----
 "$MQCTL" stats >/dev/null 2>&1
 if [ $? -eq 3 ]; then
-	for args in "stats" "-j stats" "stats -j" "stats --json" "--json stats -a"; do
+	for args in "stats" "-j stats" "stats -j" "stats --json" "--json stats -a" \
+		"listener" "listener add 0.0.0.0:8883" "listener del id 1" \
+		"-j client list" "client show x" "client kick x --purge" "sub list" \
+		"retain list" "retain del t" "get" "set max_queued 5" "monitor"; do
 		# shellcheck disable=SC2086
 		expect 3 "mqctl: kmqttd is not loaded (try: modprobe kmqttd)" -- $args
 		[ -s "$TMP/out" ] && bad "mqctl $args: stdout not empty"
@@ -84,7 +137,7 @@ fi
 # --- replayed replies -------------------------------------------------
 export KMQ_MQCTL_REPLAY="$TMP/stats"
 replay stats stats
-WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"subs_current":7,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23}}'
+WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"subs_current":7,"sessions_current":8,"retained_current":9,"retained_bytes":1234,"mem_msg_bytes":56789,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23,"retain_full":0,"topic_limit":6,"keepalive_cap":0,"not_authorized":0}}'
 for args in "-j stats" "stats -j" "stats --json" "--json stats"; do
 	# shellcheck disable=SC2086
 	expect 0 "" -- $args
@@ -95,17 +148,19 @@ cp "$TMP/out" "$TMP/stats.json"
 expect 0 "" -- stats
 for re in '^connections$' '^  current +3$' '^  out +18446744073709551615$' \
 	  '^  bad_type +1$' '^  keepalive +4$' '^  slow_reader +23$' \
-	  '^  nodes +15$' '^  seconds +93784$' '^  elapsed +1d 02:03:04$'; do
+	  '^  nodes +15$' '^  seconds +93784$' '^  elapsed +1d 02:03:04$' \
+	  '^  topic_limit +6$' '^sessions$' '^retained messages$' '^  bytes +1234$' \
+	  '^memory$' '^  message bytes +56789$'; do
 	grep -qE "$re" "$TMP/out" && ok "text has /$re/" || bad "text lacks /$re/"
 done
 grep -qE '^  (bad_flags|nomem) ' "$TMP/out" && bad "text lists zero refusals" || ok "text hides zero refusals"
 expect 0 "" -- stats -a
-[ "$(sed -n '/^refusals/,/^live/p' "$TMP/out" | grep -c '^  ')" = 23 ] &&
-	ok "stats -a lists all 23 refusals" || bad "stats -a: $(cat "$TMP/out")"
+[ "$(sed -n '/^refusals/,/^live/p' "$TMP/out" | grep -c '^  ')" = 27 ] &&
+	ok "stats -a lists all 27 refusals" || bad "stats -a: $(cat "$TMP/out")"
 
 replay stats empty
 expect 0 "" -- -j stats
-grep -q '"conns_current":0,' "$TMP/out" && grep -q '"slow_reader":0}}' "$TMP/out" &&
+grep -q '"conns_current":0,' "$TMP/out" && grep -q '"not_authorized":0}}' "$TMP/out" &&
 	ok "empty reply: zeros" || bad "empty reply: $(cat "$TMP/out")"
 expect 0 "" -- stats
 grep -qx '  none' "$TMP/out" && ok "empty reply: no refusals" || bad "empty text: $(cat "$TMP/out")"
@@ -125,8 +180,418 @@ export KMQ_MQCTL_REPLAY="$TMP/missing"
 expect 1 "No such file" -- stats
 unset KMQ_MQCTL_REPLAY
 
+# --- the control plane, replayed -------------------------------------
+# script NAME: build $TMP/NAME from the mkreply directives on stdin
+script() { "$MKREPLY" script >"$TMP/$1" || bad "mkreply script $1"; }
+# rr NAME RC STDERR -- ARGS: expect, replaying $TMP/NAME, requests logged
+rr() {
+	local f=$1
+	shift
+	rm -f "$TMP/req"
+	export KMQ_MQCTL_REPLAY="$TMP/$f" KMQ_MQCTL_REQUESTS="$TMP/req"
+	expect "$@"
+	unset KMQ_MQCTL_REPLAY KMQ_MQCTL_REQUESTS
+}
+# req_is WANT: the decoded requests of the last rr
+req_is() {
+	local got
+	got=$("$MKREPLY" decode "$TMP/req" 2>&1)
+	[ "$got" = "$1" ] && ok "request: $(echo "$1" | tr '\n' ' ')" ||
+		bad "request: got $(echo "$got" | tr '\n' ' '), want $(echo "$1" | tr '\n' ' ')"
+}
+# pycheck WHAT EXPR: EXPR (d = the parsed JSON output) must be true
+pycheck() {
+	if "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert $2, d" "$TMP/out" 2>"$TMP/pyerr"; then
+		ok "$1"
+	else
+		bad "$1: $(tail -1 "$TMP/pyerr")"
+	fi
+}
+# out_has WHAT ERE...: every regex matches a line of stdout
+out_has() {
+	local what=$1 re
+	shift
+	for re in "$@"; do
+		grep -qE -- "$re" "$TMP/out" && ok "$what has /$re/" ||
+			bad "$what lacks /$re/: $(head -c 600 "$TMP/out")"
+	done
+}
+
+# listeners
+script lst <<'EOF'
+msg KMQTTD_CMD_LISTENER_GET dump
+u32 KMQTTD_A_LISTENER_ID 1
+u16 KMQTTD_A_LISTENER_FAMILY AF_INET
+ip KMQTTD_A_LISTENER_ADDR 0.0.0.0
+u16 KMQTTD_A_LISTENER_PORT 1883
+u32 KMQTTD_A_LISTENER_CONNS 3
+u32 99 7
+msg KMQTTD_CMD_LISTENER_GET dump
+u32 KMQTTD_A_LISTENER_ID 2
+u16 KMQTTD_A_LISTENER_FAMILY AF_INET6
+ip KMQTTD_A_LISTENER_ADDR ::1
+u16 KMQTTD_A_LISTENER_PORT 8883
+u32 KMQTTD_A_LISTENER_CONNS 0
+done
+EOF
+rr lst 0 "" -- listener
+req_is "KMQTTD_CMD_LISTENER_GET dump"
+out_has "listener list" '^ID +ADDRESS +CONNS$' '^1 +0\.0\.0\.0:1883 +3$' '^2 +\[::1\]:8883 +0$'
+rr lst 0 "" -- -j listener list
+[ "$(cat "$TMP/out")" = '[{"id":1,"family":"inet","address":"0.0.0.0","port":1883,"conns":3},{"id":2,"family":"inet6","address":"::1","port":8883,"conns":0}]' ] &&
+	ok "listener list JSON" || bad "listener list JSON: $(cat "$TMP/out")"
+cp "$TMP/out" "$TMP/listener.json"
+printf 'done\n' | script none
+rr none 0 "" -- listener ls -j
+[ "$(cat "$TMP/out")" = '[]' ] && ok "empty list: []" || bad "empty list JSON: $(cat "$TMP/out")"
+rr none 0 "" -- listener
+[ "$(cat "$TMP/out")" = "$(printf '%-6s %-30s %s' ID ADDRESS CONNS)" ] &&
+	ok "empty list: header only" || bad "empty list text: $(cat "$TMP/out")"
+
+script lstadd <<'EOF'
+msg KMQTTD_CMD_LISTENER_ADD
+u32 KMQTTD_A_LISTENER_ID 3
+u16 KMQTTD_A_LISTENER_FAMILY AF_INET6
+ip KMQTTD_A_LISTENER_ADDR ::
+u16 KMQTTD_A_LISTENER_PORT 8883
+u32 KMQTTD_A_LISTENER_CONNS 0
+ack
+EOF
+rr lstadd 0 "" -- listener add [::]:8883
+req_is "KMQTTD_CMD_LISTENER_ADD
+  KMQTTD_A_LISTENER_FAMILY u16 10
+  KMQTTD_A_LISTENER_ADDR bin 00000000000000000000000000000000
+  KMQTTD_A_LISTENER_PORT u16 8883"
+[ "$(cat "$TMP/out")" = "added listener 3 on [::]:8883" ] && ok "listener add text" || bad "listener add: $(cat "$TMP/out")"
+rr lstadd 0 "" -- -j listener add 127.0.0.1:1884
+req_is "KMQTTD_CMD_LISTENER_ADD
+  KMQTTD_A_LISTENER_FAMILY u16 2
+  KMQTTD_A_LISTENER_ADDR u32 16777343
+  KMQTTD_A_LISTENER_PORT u16 1884"
+pycheck "listener add JSON" 'd == {"id": 3, "family": "inet6", "address": "::", "port": 8883, "conns": 0}'
+rr lstadd 0 "" -- listener add '*:1885'
+req_is "KMQTTD_CMD_LISTENER_ADD
+  KMQTTD_A_LISTENER_FAMILY u16 2
+  KMQTTD_A_LISTENER_ADDR u32 0
+  KMQTTD_A_LISTENER_PORT u16 1885"
+printf 'ack\n' | script ack
+rr ack 0 "" -- listener add 10.1.2.3:1
+[ "$(cat "$TMP/out")" = "added listener on 10.1.2.3:1" ] && ok "listener add, ACK only" || bad "listener add ACK only: $(cat "$TMP/out")"
+printf 'error EADDRINUSE msg port busy\n' | script inuse
+rr inuse 6 "mqctl: listener add 0.0.0.0:1883: Address already in use" -- listener add 0.0.0.0:1883
+grep -qF "kernel: port busy" "$TMP/err" && grep -qF "mqctl listener list" "$TMP/err" &&
+	ok "EADDRINUSE: extack and hint" || bad "EADDRINUSE: $(cat "$TMP/err")"
+printf 'error EADDRNOTAVAIL\n' | script notavail
+rr notavail 1 "No interface of this network namespace has that address" -- listener add 10.9.9.9:1883
+printf 'error EINVAL msg bad address length\n' | script einval
+rr einval 1 "mqctl: kernel: bad address length" -- listener add 10.9.9.9:1883
+rr ack 0 "" -- listener del id 7
+req_is "KMQTTD_CMD_LISTENER_DEL
+  KMQTTD_A_LISTENER_ID u32 7"
+[ -s "$TMP/out" ] && bad "listener del printed: $(cat "$TMP/out")" || ok "listener del is silent"
+rr ack 0 "" -- listener del [::1]:1884
+req_is "KMQTTD_CMD_LISTENER_DEL
+  KMQTTD_A_LISTENER_FAMILY u16 10
+  KMQTTD_A_LISTENER_ADDR bin 00000000000000000000000000000001
+  KMQTTD_A_LISTENER_PORT u16 1884"
+rr ack 0 "" -- -j listener del id 7
+pycheck "listener del JSON" 'd == {"id": 7}'
+printf 'error ENOENT\n' | script enoent
+rr enoent 5 "mqctl: listener del id 9: not found" -- listener del id 9
+grep -qF "No such listener; see 'mqctl listener list'" "$TMP/err" && ok "ENOENT hint" || bad "ENOENT hint: $(cat "$TMP/err")"
+printf 'error EPERM\n' | script eperm
+for args in "listener" "listener add 0.0.0.0:1" "-j client" "client kick x" "sub list" "retain" "get" "set max_queued 1" "monitor"; do
+	# shellcheck disable=SC2086
+	rr eperm 4 "mqctl: permission denied: this needs CAP_NET_ADMIN (run as root)" -- $args
+done
+printf 'error EOPNOTSUPP\n' | script eopnotsupp
+rr eopnotsupp 1 "load the module that matches this mqctl" -- client list
+
+# clients
+script clients <<'EOF'
+msg KMQTTD_CMD_CLIENT_GET dump
+str KMQTTD_A_CLIENT_CLIENT_ID sensor-1
+u16 KMQTTD_A_CLIENT_FAMILY AF_INET
+ip KMQTTD_A_CLIENT_ADDR 127.0.0.1
+u16 KMQTTD_A_CLIENT_PORT 40001
+str KMQTTD_A_CLIENT_USERNAME bob
+u8 KMQTTD_A_CLIENT_CONNECTED 1
+u64 KMQTTD_A_CLIENT_CONNECTED_SINCE 1700000000 KMQTTD_A_CLIENT_PAD
+u16 KMQTTD_A_CLIENT_KEEPALIVE 60
+u8 KMQTTD_A_CLIENT_CLEAN 1
+u32 KMQTTD_A_CLIENT_INFLIGHT 2
+u32 KMQTTD_A_CLIENT_QUEUED 3
+u32 KMQTTD_A_CLIENT_SUBS 4
+u64 KMQTTD_A_CLIENT_MSGS_IN 10 KMQTTD_A_CLIENT_PAD
+u64 KMQTTD_A_CLIENT_MSGS_OUT 20 KMQTTD_A_CLIENT_PAD
+u64 KMQTTD_A_CLIENT_BYTES_IN 1000 KMQTTD_A_CLIENT_PAD
+u64 KMQTTD_A_CLIENT_BYTES_OUT 2000 KMQTTD_A_CLIENT_PAD
+msg KMQTTD_CMD_CLIENT_GET dump
+str KMQTTD_A_CLIENT_CLIENT_ID off\sline\x1b[31m
+u8 KMQTTD_A_CLIENT_CONNECTED 0
+u16 KMQTTD_A_CLIENT_KEEPALIVE 30
+u8 KMQTTD_A_CLIENT_CLEAN 0
+u32 KMQTTD_A_CLIENT_QUEUED 5
+u32 KMQTTD_A_CLIENT_SUBS 1
+msg KMQTTD_CMD_CLIENT_GET dump
+str KMQTTD_A_CLIENT_CLIENT_ID v6
+u16 KMQTTD_A_CLIENT_FAMILY AF_INET6
+ip KMQTTD_A_CLIENT_ADDR fe80::1
+u16 KMQTTD_A_CLIENT_PORT 5
+u8 KMQTTD_A_CLIENT_CONNECTED 1
+done
+EOF
+rr clients 0 "" -- client
+req_is "KMQTTD_CMD_CLIENT_GET dump"
+out_has "client list" '^CLIENT_ID +STATE +ADDRESS +KEEPALIVE +CLEAN +SUBS +INFLIGHT +QUEUED +MSGS_IN +MSGS_OUT$' \
+	'^sensor-1 +connected +127\.0\.0\.1:40001 +60 +yes +4 +2 +3 +10 +20$' \
+	'^off line\\x1b\[31m +offline +- +30 +no +1 +0 +5 +0 +0$' \
+	'^v6 +connected +\[fe80::1\]:5 '
+rr clients 0 "" -- client list --json
+pycheck "client list JSON" 'len(d) == 3 and d[0] == {"client_id": "sensor-1", "connected": True, "family": "inet", "address": "127.0.0.1", "port": 40001, "username": "bob", "connected_since": 1700000000, "clean": True, "keepalive": 60, "inflight": 2, "queued": 3, "subs": 4, "msgs_in": 10, "msgs_out": 20, "bytes_in": 1000, "bytes_out": 2000}'
+pycheck "offline client JSON" 'd[1]["client_id"] == "off line\x1b[31m" and d[1]["connected"] is False and d[1]["address"] is None and d[1]["port"] is None and d[1]["family"] is None and d[1]["connected_since"] is None and d[1]["clean"] is False and d[1]["queued"] == 5'
+cp "$TMP/out" "$TMP/client.json"
+script show <<'EOF'
+msg KMQTTD_CMD_CLIENT_GET
+str KMQTTD_A_CLIENT_CLIENT_ID sensor-1
+u16 KMQTTD_A_CLIENT_FAMILY AF_INET
+ip KMQTTD_A_CLIENT_ADDR 127.0.0.1
+u16 KMQTTD_A_CLIENT_PORT 40001
+str KMQTTD_A_CLIENT_USERNAME bob
+u8 KMQTTD_A_CLIENT_CONNECTED 1
+u64 KMQTTD_A_CLIENT_CONNECTED_SINCE 1700000000 KMQTTD_A_CLIENT_PAD
+u16 KMQTTD_A_CLIENT_KEEPALIVE 60
+u8 KMQTTD_A_CLIENT_CLEAN 1
+u32 KMQTTD_A_CLIENT_SUBS 4
+u64 KMQTTD_A_CLIENT_MSGS_IN 10 KMQTTD_A_CLIENT_PAD
+u64 KMQTTD_A_CLIENT_BYTES_OUT 2000 KMQTTD_A_CLIENT_PAD
+ack
+EOF
+rr show 0 "" -- client show sensor-1
+req_is "KMQTTD_CMD_CLIENT_GET
+  KMQTTD_A_CLIENT_CLIENT_ID str sensor-1"
+out_has "client show" '^client_id: +sensor-1$' '^state: +connected since 2023-11-14 22:13:20 UTC \(' \
+	'^address: +127\.0\.0\.1:40001$' '^username: +bob$' '^keepalive: +60 s$' \
+	'^clean_session: +yes$' '^subscriptions: +4$' '^messages: +in 10, out 0$' '^bytes: +in 0, out 2000$'
+rr show 0 "" -- -j client show sensor-1
+pycheck "client show JSON" 'd["client_id"] == "sensor-1" and d["address"] == "127.0.0.1" and d["subs"] == 4 and d["bytes_out"] == 2000'
+rr enoent 5 "mqctl: client show 'nobody': not found" -- client show nobody
+grep -qF "see 'mqctl client list'" "$TMP/err" && ok "client ENOENT hint" || bad "client ENOENT hint: $(cat "$TMP/err")"
+rr enoent 5 "mqctl: client kick 'nobody': not found" -- client kick nobody
+rr ack 0 "" -- client kick sensor-1
+req_is "KMQTTD_CMD_CLIENT_KICK
+  KMQTTD_A_CLIENT_CLIENT_ID str sensor-1
+  KMQTTD_A_CLIENT_WILL u8 0
+  KMQTTD_A_CLIENT_PURGE u8 0"
+[ -s "$TMP/out" ] && bad "kick printed: $(cat "$TMP/out")" || ok "kick is silent"
+rr ack 0 "" -- client kick --will -- -odd-id
+req_is "KMQTTD_CMD_CLIENT_KICK
+  KMQTTD_A_CLIENT_CLIENT_ID str -odd-id
+  KMQTTD_A_CLIENT_WILL u8 1
+  KMQTTD_A_CLIENT_PURGE u8 0"
+rr ack 0 "" -- -j client kick x --purge
+pycheck "kick JSON" 'd == {"client_id": "x", "will": False, "purge": True}'
+printf 'error ENOTCONN\n' | script enotconn
+rr enotconn 1 "the client is offline (a persistent session); add --purge to delete its session" -- client kick x
+
+# streamed dumps: 100000 clients in one replay, 2000 subscriptions
+printf 'clients 100000\ndone\n' | script many
+rr many 0 "" -- -j client list
+pycheck "100000 clients streamed as one JSON array" 'len(d) == 100000 and d[-1]["client_id"] == "client-99999" and d[99999]["msgs_out"] == 199998'
+rr many 0 "" -- client list
+[ "$(wc -l <"$TMP/out")" = 100001 ] && ok "100000 clients: 100001 text lines" || bad "100000 clients: $(wc -l <"$TMP/out") lines"
+printf 'subs 2000\ndone\n' | script subs
+rr subs 0 "" -- sub -j
+pycheck "2000 subscriptions" 'len(d) == 2000 and d[1999] == {"client_id": "c499", "filter": "t/1999/#", "qos": 1}'
+printf 'clients 3\nmsg KMQTTD_CMD_CLIENT_GET dump intr\nstr KMQTTD_A_CLIENT_CLIENT_ID late\ndone intr\n' | script intr
+rr intr 0 "warning: client list: the list changed during the dump" -- -j client list
+pycheck "interrupted dump: still valid JSON" 'len(d) == 4'
+printf 'clients 2\nmsg KMQTTD_CMD_CLIENT_GET dump\nu16 KMQTTD_A_CLIENT_KEEPALIVE 1\nbin KMQTTD_A_CLIENT_MSGS_IN 010203\ndone\n' | script badclient
+rr badclient 1 "client list: malformed reply: attribute 14 (length 3) is not an integer" -- -j client list
+pycheck "malformed dump: JSON still closed" 'len(d) == 2'
+printf 'clients 2\nerror EINVAL msg dump failed\n' | script dumperr
+rr dumperr 1 "mqctl: kernel: dump failed" -- client
+
+# subscriptions
+script sub <<'EOF'
+msg KMQTTD_CMD_SUB_GET dump
+str KMQTTD_A_SUB_CLIENT_ID c1
+str KMQTTD_A_SUB_FILTER a/+/#
+u8 KMQTTD_A_SUB_QOS 2
+done
+EOF
+rr sub 0 "" -- sub list 'a/+/#' --client c1
+req_is "KMQTTD_CMD_SUB_GET dump
+  KMQTTD_A_SUB_CLIENT_ID str c1
+  KMQTTD_A_SUB_FILTER str a/+/#"
+out_has "sub list" '^CLIENT_ID +QOS FILTER$' '^c1 +2 a/\+/#$'
+rr sub 0 "" -- -j sub
+req_is "KMQTTD_CMD_SUB_GET dump"
+pycheck "sub JSON" 'd == [{"client_id": "c1", "filter": "a/+/#", "qos": 2}]'
+
+# retained messages
+long=$(head -c 1024 /dev/zero | tr '\0' 'x')
+script retain <<EOF
+msg KMQTTD_CMD_RETAIN_GET dump
+str KMQTTD_A_RETAIN_TOPIC a/b
+u8 KMQTTD_A_RETAIN_QOS 1
+u32 KMQTTD_A_RETAIN_PAYLOAD_LEN 5
+bin KMQTTD_A_RETAIN_PAYLOAD 68000aff7f
+msg KMQTTD_CMD_RETAIN_GET dump
+str KMQTTD_A_RETAIN_TOPIC big
+u8 KMQTTD_A_RETAIN_QOS 0
+u32 KMQTTD_A_RETAIN_PAYLOAD_LEN 100000
+strn KMQTTD_A_RETAIN_PAYLOAD $long
+msg KMQTTD_CMD_RETAIN_GET dump
+str KMQTTD_A_RETAIN_TOPIC empty
+u32 KMQTTD_A_RETAIN_PAYLOAD_LEN 0
+done
+EOF
+rr retain 0 "" -- retain list 'a/#'
+req_is "KMQTTD_CMD_RETAIN_GET dump
+  KMQTTD_A_RETAIN_FILTER str a/#"
+out_has "retain list" '^TOPIC +QOS +LENGTH PAYLOAD$' '^a/b +1 +5 h\\x00\\x0a\\xff\\x7f$' \
+	'^big +0 +100000 x{40}\.\.\.$' '^empty +0 +0 $'
+rr retain 0 "" -- -j retain
+pycheck "retain JSON" 'd[0] == {"topic": "a/b", "qos": 1, "payload_len": 5, "payload": "h\x00\n\ufffd\x7f", "payload_base64": "aAAK/38=", "truncated": False}'
+pycheck "retain JSON truncated" 'd[1]["truncated"] is True and len(__import__("base64").b64decode(d[1]["payload_base64"])) == 1024 and d[2]["payload"] == "" and d[2]["payload_base64"] == ""'
+printf 'msg KMQTTD_CMD_RETAIN_DEL\nu32 KMQTTD_A_RETAIN_COUNT 3\nack\n' | script rdel
+rr rdel 0 "" -- retain del --filter 'a/#'
+req_is "KMQTTD_CMD_RETAIN_DEL
+  KMQTTD_A_RETAIN_FILTER str a/#"
+[ "$(cat "$TMP/out")" = "deleted 3 retained messages" ] && ok "retain del text" || bad "retain del: $(cat "$TMP/out")"
+rr rdel 0 "" -- -j retain rm a/b
+req_is "KMQTTD_CMD_RETAIN_DEL
+  KMQTTD_A_RETAIN_TOPIC str a/b"
+pycheck "retain del JSON" 'd == {"deleted": 3}'
+
+# settings
+script settings <<'EOF'
+msg KMQTTD_CMD_SETTINGS_GET
+u32 KMQTTD_A_SET_MAX_CONNECTIONS 0
+u32 KMQTTD_A_SET_MAX_PACKET_SIZE 268435455
+u32 KMQTTD_A_SET_MAX_INFLIGHT 20
+u32 KMQTTD_A_SET_MAX_QUEUED 1000
+u32 KMQTTD_A_SET_MAX_KEEPALIVE 0
+u32 KMQTTD_A_SET_SESSION_EXPIRY 0
+u8 KMQTTD_A_SET_RETAIN_AVAILABLE 1
+u32 KMQTTD_A_SET_RETAIN_MAX 0
+u64 KMQTTD_A_SET_RETAIN_MAX_BYTES 18446744073709551615 KMQTTD_A_SET_PAD
+u8 KMQTTD_A_SET_ALLOW_ANONYMOUS 0
+u32 KMQTTD_A_SET_MAX_SUBSCRIPTIONS 0
+u32 KMQTTD_A_SET_MAX_TOPIC_LENGTH 65535
+u32 KMQTTD_A_SET_MAX_TOPIC_LEVELS 0
+u32 KMQTTD_A_SET_CONNECT_TIMEOUT 10
+u32 KMQTTD_A_SET_SYS_INTERVAL 10
+u32 200 1
+ack
+EOF
+rr settings 0 "" -- get
+req_is "KMQTTD_CMD_SETTINGS_GET"
+[ "$(wc -l <"$TMP/out")" = 15 ] && ok "get: 15 settings" || bad "get: $(cat "$TMP/out")"
+out_has "get" '^max_connections +0$' '^retain_available +yes$' '^allow_anonymous +no$' \
+	'^retain_max_bytes +18446744073709551615$' '^sys_interval +10$'
+rr settings 0 "" -- get sys_interval max-inflight
+[ "$(cat "$TMP/out")" = "$(printf '%-18s 20\n%-18s 10' max_inflight sys_interval)" ] && ok "get NAME..." || bad "get NAME: $(cat "$TMP/out")"
+rr settings 0 "" -- -j get
+pycheck "get JSON" 'len(d) == 15 and d["max_packet_size"] == 268435455 and d["retain_available"] is True and d["allow_anonymous"] is False and list(d)[0] == "max_connections"'
+cp "$TMP/out" "$TMP/settings.json"
+rr settings 0 "" -- get -j connect_timeout
+pycheck "get NAME JSON" 'd == {"connect_timeout": 10}'
+rr ack 0 "" -- set max_connections 5 retain_available off retain_max_bytes=1099511627776 sys-interval 1
+req_is "KMQTTD_CMD_SETTINGS_SET
+  KMQTTD_A_SET_MAX_CONNECTIONS u32 5
+  KMQTTD_A_SET_RETAIN_AVAILABLE u8 0
+  KMQTTD_A_SET_RETAIN_MAX_BYTES u64 1099511627776
+  KMQTTD_A_SET_SYS_INTERVAL u32 1"
+[ -s "$TMP/out" ] && bad "set printed: $(cat "$TMP/out")" || ok "set is silent"
+cat "$TMP/ack" "$TMP/settings" >"$TMP/setget"
+rr setget 0 "" -- -j set allow_anonymous yes
+req_is "KMQTTD_CMD_SETTINGS_SET
+  KMQTTD_A_SET_ALLOW_ANONYMOUS u8 1
+KMQTTD_CMD_SETTINGS_GET"
+pycheck "set -j prints the settings" 'len(d) == 15'
+# the refused attribute is the second one: 20 + 8 bytes in
+printf 'error ERANGE offs 28 range 0 65535 msg value out of range\n' | script erange
+rr erange 1 "mqctl: set max_keepalive 70000: Numerical result out of range" -- set max_connections 1 max_keepalive 70000
+grep -qF "mqctl: kernel: allowed range 0..65535" "$TMP/err" && grep -qF "value out of range" "$TMP/err" &&
+	ok "ERANGE: setting, extack and range" || bad "ERANGE: $(cat "$TMP/err")"
+
+# monitor
+script events <<'EOF'
+msg KMQTTD_CMD_EVENT
+u32 KMQTTD_A_EVENT_TYPE KMQTTD_EVENT_CONNECTED
+str KMQTTD_A_EVENT_CLIENT_ID c 1
+u16 KMQTTD_A_EVENT_FAMILY AF_INET
+ip KMQTTD_A_EVENT_ADDR 127.0.0.1
+u16 KMQTTD_A_EVENT_PORT 4000
+u8 KMQTTD_A_EVENT_CLEAN 1
+msg KMQTTD_CMD_EVENT
+u32 KMQTTD_A_EVENT_TYPE KMQTTD_EVENT_DISCONNECTED
+str KMQTTD_A_EVENT_CLIENT_ID c 1
+u16 KMQTTD_A_EVENT_FAMILY AF_INET
+ip KMQTTD_A_EVENT_ADDR 127.0.0.1
+u16 KMQTTD_A_EVENT_PORT 4000
+u32 KMQTTD_A_EVENT_REASON KMQTTD_REFUSAL_KEEPALIVE
+msg KMQTTD_CMD_EVENT
+u32 KMQTTD_A_EVENT_TYPE KMQTTD_EVENT_KICKED
+str KMQTTD_A_EVENT_CLIENT_ID c2
+u32 KMQTTD_A_EVENT_REASON 0
+msg KMQTTD_CMD_EVENT
+u32 KMQTTD_A_EVENT_TYPE KMQTTD_EVENT_LISTENER_ADDED
+nest KMQTTD_A_EVENT_LISTENER
+u32 KMQTTD_A_LISTENER_ID 4
+u16 KMQTTD_A_LISTENER_FAMILY AF_INET6
+ip KMQTTD_A_LISTENER_ADDR ::
+u16 KMQTTD_A_LISTENER_PORT 8883
+end
+msg KMQTTD_CMD_EVENT
+u32 KMQTTD_A_EVENT_TYPE 77
+u32 KMQTTD_A_EVENT_REASON 99
+EOF
+rr events 0 "" -- monitor
+[ "$(cat "$TMP/out")" = 'connected client=c\x201 addr=127.0.0.1:4000 clean=yes
+disconnected client=c\x201 addr=127.0.0.1:4000 reason=keepalive
+kicked client=c2 reason=none
+listener_added listener=4 addr=[::]:8883
+unknown(77) reason=unknown(99)' ] && ok "monitor text" || bad "monitor text: $(cat "$TMP/out")"
+rr events 0 "" -- monitor -j
+if "$PY" - "$TMP/out" <<'PYEOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert ev[0] == {"event": "connected", "client_id": "c 1", "family": "inet", "address": "127.0.0.1", "port": 4000, "clean": True}, ev[0]
+assert ev[1]["event"] == "disconnected" and ev[1]["reason"] == "keepalive", ev[1]
+assert ev[2] == {"event": "kicked", "client_id": "c2", "reason": None}, ev[2]
+assert ev[3] == {"event": "listener_added", "listener": {"id": 4, "family": "inet6", "address": "::", "port": 8883}}, ev[3]
+assert len(ev) == 5
+PYEOF
+then ok "monitor JSON lines"; else bad "monitor JSON: $(cat "$TMP/out")"; fi
+rr events 0 "" -- monitor -c 2 -t
+[ "$(wc -l <"$TMP/out")" = 2 ] && grep -qE '^\[[0-9-]+T[0-9:.]+\] connected ' "$TMP/out" &&
+	ok "monitor -c 2 -t" || bad "monitor -c 2 -t: $(cat "$TMP/out")"
+rr events 0 "" -- monitor -j -t -c 1
+pycheck "monitor -j -t has time" 'd["time"] > 1e9'
+
 # --- JSON keys match the YAML spec -----------------------------------
 if [ -x "$PY" ] && "$PY" -c 'import yaml' 2>/dev/null && [ -f "$SPEC" ]; then
+	if "$PY" - "$SPEC" "$TMP" <<'PYEOF'
+import json, os, sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))
+sets = {s["name"]: s for s in spec["attribute-sets"]}
+def load(name):
+    return json.load(open(os.path.join(sys.argv[2], name)))
+def keys(set_name, skip=()):
+    return [a["name"].replace("-", "_").replace("addr", "address")
+            for a in sets[set_name]["attributes"]
+            if a["type"] != "pad" and a["name"] not in skip]
+assert set(load("listener.json")[0]) == set(keys("listener"))
+assert set(load("client.json")[0]) == set(keys("client", ("will", "purge")))
+assert list(load("settings.json")) == keys("settings")
+ev = [e["name"].replace("-", "_") for d in spec["definitions"]
+      if d["name"] == "event" for e in d["entries"]]
+assert ev == ["connected", "disconnected", "kicked", "listener_added", "listener_removed"], ev
+PYEOF
+	then ok "client/listener/settings JSON keys match the YAML spec"; else bad "JSON keys of client/listener/settings differ from the YAML spec"; fi
 	if "$PY" - "$SPEC" "$TMP/stats.json" <<'PYEOF'
 import json, sys, yaml
 spec = yaml.safe_load(open(sys.argv[1]))
