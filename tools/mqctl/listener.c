@@ -16,6 +16,7 @@ static const enum mq_atype listener_policy[KMQTTD_A_LISTENER_MAX + 1] = {
 	[KMQTTD_A_LISTENER_ADDR]	= MQ_A_BIN,
 	[KMQTTD_A_LISTENER_PORT]	= MQ_A_UINT,
 	[KMQTTD_A_LISTENER_CONNS]	= MQ_A_UINT,
+	[KMQTTD_A_LISTENER_QOS3]	= MQ_A_UINT,
 };
 
 struct lst_out {
@@ -54,6 +55,9 @@ static void lst_print(struct lst_out *o, const struct nlattr **tb)
 			    mq_uint(tb[KMQTTD_A_LISTENER_PORT], 0));
 		json_kv_u64(&o->j, "conns",
 			    mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0));
+		if (tb[KMQTTD_A_LISTENER_QOS3])
+			json_kv_bool(&o->j, "qos3",
+				     mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0));
 		json_obj_close(&o->j);
 		return;
 	}
@@ -66,9 +70,10 @@ static void lst_print(struct lst_out *o, const struct nlattr **tb)
 		printf(LST_HEADER);
 		o->header = false;
 	}
-	printf("%-6" PRIu64 " %-30s %" PRIu64 "\n",
+	printf("%-6" PRIu64 " %-30s %" PRIu64 "%s\n",
 	       mq_uint(tb[KMQTTD_A_LISTENER_ID], 0), full,
-	       mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0));
+	       mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0),
+	       mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0) ? "  qos3" : "");
 }
 
 static int lst_cb(const struct nlmsghdr *nlh, void *data)
@@ -90,12 +95,13 @@ static void listener_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: mqctl listener [list]\n"
-		"       mqctl listener add ADDR:PORT\n"
+		"       mqctl listener add ADDR:PORT [qos3 on|off]\n"
 		"       mqctl listener del { ADDR:PORT | id ID }\n"
 		"\n"
 		"Manage the TCP listeners of kmqttd in the current network namespace.\n"
 		"ADDR:PORT is an IPv4 address and port (0.0.0.0:8883, 127.0.0.1:1884)\n"
 		"or an IPv6 address in brackets ([::]:8883, [::1]:1884).\n"
+		"'qos3 on' accepts native QoS 3 PUBLISH there (Documentation/qos3.rst).\n"
 		"\n"
 		"  -j, --json   print JSON (list: an array of listeners)\n"
 		"  -h, --help   show this help\n"
@@ -204,7 +210,7 @@ static int listener_add(int argc, char **argv)
 	struct nlmsghdr *nlh;
 	const char *why;
 	struct nl nl;
-	int ret, err;
+	int ret, err, qos3 = -1;
 
 	ret = mq_parse_opts("listener add", argc, argv, NULL, listener_usage,
 			    NULL, NULL);
@@ -212,8 +218,21 @@ static int listener_add(int argc, char **argv)
 		return ret;
 	if (optind >= argc)
 		return mq_usage_err("listener add", "missing ADDR:PORT");
-	if (optind + 1 < argc)
+	if (optind + 1 < argc && !strcmp(argv[optind + 1], "qos3")) {
+		if (optind + 2 >= argc)
+			return mq_usage_err("listener add", "missing on|off after 'qos3'");
+		if (!strcmp(argv[optind + 2], "on"))
+			qos3 = 1;
+		else if (!strcmp(argv[optind + 2], "off"))
+			qos3 = 0;
+		else
+			return mq_usage_err("listener add", "qos3 wants on or off, got '%s'",
+					    argv[optind + 2]);
+		if (optind + 3 < argc)
+			return mq_extra_arg("listener add", argv[optind + 3]);
+	} else if (optind + 1 < argc) {
 		return mq_extra_arg("listener add", argv[optind + 1]);
+	}
 	why = mq_parse_sockaddr(argv[optind], &sa);
 	if (why)
 		return mq_usage_err("listener add", "bad address '%s': %s",
@@ -224,6 +243,8 @@ static int listener_add(int argc, char **argv)
 		return ret;
 	nlh = nl_msg(&nl, KMQTTD_CMD_LISTENER_ADD, 0);
 	put_sockaddr(nlh, &sa);
+	if (qos3 >= 0)
+		mnl_attr_put_u8(nlh, KMQTTD_A_LISTENER_QOS3, qos3);
 	if (mq_opts.json)
 		json_init(&o.j, stdout);
 	err = nl_exec(&nl, nlh, lst_cb, &o, NULL);

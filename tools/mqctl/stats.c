@@ -21,6 +21,7 @@ enum stat_group {
 	G_SESSIONS,
 	G_RETAINED,
 	G_MEMORY,
+	G_QOS3,
 	G_LIVE,
 	G_UPTIME,
 };
@@ -34,6 +35,7 @@ static const char *const group_titles[] = {
 	[G_SESSIONS]	= "sessions",
 	[G_RETAINED]	= "retained messages",
 	[G_MEMORY]	= "memory",
+	[G_QOS3]	= "QoS 3 requests",
 	[G_LIVE]	= "live objects",
 	[G_UPTIME]	= "uptime",
 };
@@ -60,6 +62,12 @@ static const struct stat_field {
 	{ KMQTTD_A_STATS_RETAINED_CURRENT, "retained_current", "current", G_RETAINED },
 	{ KMQTTD_A_STATS_RETAINED_BYTES, "retained_bytes", "bytes",   G_RETAINED },
 	{ KMQTTD_A_STATS_MEM_MSG_BYTES,	"mem_msg_bytes", "message bytes", G_MEMORY },
+	{ KMQTTD_A_STATS_QOS3_REQUESTED, "qos3_requested", "requested", G_QOS3 },
+	{ KMQTTD_A_STATS_QOS3_CONFIRMED, "qos3_confirmed", "confirmed", G_QOS3 },
+	{ KMQTTD_A_STATS_QOS3_TIMED_OUT, "qos3_timed_out", "timed out", G_QOS3 },
+	{ KMQTTD_A_STATS_QOS3_UNREACHABLE, "qos3_unreachable", "unreachable", G_QOS3 },
+	{ KMQTTD_A_STATS_QOS3_REFUSED,	"qos3_refused",	 "refused",  G_QOS3 },
+	{ KMQTTD_A_STATS_QOS3_PENDING,	"qos3_pending",	 "pending",  G_QOS3 },
 	{ KMQTTD_A_STATS_UPTIME,	"uptime",	 "seconds",  G_UPTIME },
 	{ KMQTTD_A_STATS_LIVE_CONNS,	"conns",	 "conns",    G_LIVE },
 	{ KMQTTD_A_STATS_LIVE_SESSIONS,	"sessions",	 "sessions", G_LIVE },
@@ -238,6 +246,7 @@ static void print_text(const struct stats *s, bool all)
 	print_group(s, G_SESSIONS);
 	print_group(s, G_RETAINED);
 	print_group(s, G_MEMORY);
+	print_group(s, G_QOS3);
 
 	printf("refusals%s\n", all ? "" : " (non-zero)");
 	for (r = 1; r <= KMQTTD_REFUSAL_MAX; r++) {
