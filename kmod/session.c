@@ -550,6 +550,11 @@ void kmq_sessions_net_exit(struct kmq_net *kn)
 			kmq_session_destroy(s);
 	mutex_unlock(&kn->sess_lock);
 	xa_destroy(&kn->sess_ids);
+	/*
+	 * A QoS 3 timeout that fired just before its publisher's session was
+	 * destroyed may still be inside kmq_q3_finish(), which touches @kn.
+	 */
+	flush_workqueue(kmq_wq);
 }
 
 int kmq_sessions_init(void)

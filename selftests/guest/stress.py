@@ -937,15 +937,16 @@ class Stress:
                                     "duplicate: %s from p%d topic %d QoS %d"
                                     " (eff %d): %d" % (s.cid, p.idx, tidx,
                                                        pq, eff, sm.dups))
-                            if TRACE is not None:
+                            if TRACE is not None and len(samples) < 200:
                                 samples.append(trace_window(TRACE.get(
-                                    (s.idx, p.idx, tidx, pq), [])))
+                                    (s.idx, p.idx, tidx, pq), []), False))
                         if sm.late:
                             if eff == 0 and pq == 1:
                                 late0 += sm.late
                             else:
                                 order += sm.late
-                                if TRACE is not None:
+                                if TRACE is not None and \
+                                        len(samples) < 200:
                                     samples.append(trace_window(TRACE.get(
                                         (s.idx, p.idx, tidx, pq), [])))
                                 if len(samples) < 10:
@@ -1029,12 +1030,12 @@ class Stress:
         }
 
 
-def trace_window(tr):
-    """STRESS_TRACE=1: the deliveries around the first one that is late
-    or a duplicate, as (time, connection, seq, DUP, QoS, packet id)."""
+def trace_window(tr, late=True):
+    """STRESS_TRACE=1: the deliveries around the first late one (or
+    duplicate), as (time, connection, seq, DUP, QoS, packet id)."""
     top, seen = -1, set()
     for i, ev in enumerate(tr):
-        if ev[2] <= top:
+        if ev[2] < top and ev[2] not in seen if late else ev[2] in seen:
             return "  trace: %r" % (tr[max(0, i - 4):i + 3],)
         seen.add(ev[2])
         top = max(top, ev[2])

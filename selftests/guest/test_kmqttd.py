@@ -8,8 +8,8 @@ import time
 
 import harness
 from harness import Fail, check, check_eq, diag, skip, test, wait_for
-from mqttlib import (Paho, Raw, connect_pkt, deltas, exchange_ok, stat,
-                     stats, topic, wait_quiet)
+from mqttlib import (Paho, Raw, connect_pkt, deltas, exchange_ok,
+                     mqctl_path, stat, stats, topic, wait_quiet)
 
 KEYS = ("conns_current conns_total conns_max msgs_in msgs_out bytes_in "
         "bytes_out pkts_in pkts_out msgs_dropped subs_current uptime").split()
@@ -193,6 +193,14 @@ def reload_module():
             except Fail:
                 open_ += 1
         check_eq(open_, 0, "clients still connected after rmmod")
+        # mqctl without the module: exit status 3 and a hint
+        p = subprocess.run([mqctl_path(), "-j", "stats"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        check_eq((p.returncode, p.stdout), (3, b""),
+                 "mqctl stats without the module (exit status, stdout)")
+        check(b"mqctl: kmqttd is not loaded (try: modprobe kmqttd)"
+              in p.stderr, "mqctl stderr: %r" % p.stderr)
     finally:
         p = subprocess.run(["insmod", ko] + params, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=60)

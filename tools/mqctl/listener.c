@@ -55,9 +55,8 @@ static void lst_print(struct lst_out *o, const struct nlattr **tb)
 			    mq_uint(tb[KMQTTD_A_LISTENER_PORT], 0));
 		json_kv_u64(&o->j, "conns",
 			    mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0));
-		if (tb[KMQTTD_A_LISTENER_QOS3])
-			json_kv_bool(&o->j, "qos3",
-				     mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0));
+		json_kv_bool(&o->j, "qos3",
+			     mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0));
 		json_obj_close(&o->j);
 		return;
 	}

@@ -83,6 +83,9 @@ expect 2 "bad port (want 1-65535)" -- listener add 0.0.0.0:65536
 expect 2 "bad port (want 1-65535)" -- listener add [::]:x
 expect 2 "missing address" -- listener add :1883
 expect 2 "unexpected argument 'x'" -- listener add 0.0.0.0:1 x
+expect 2 "missing on|off after 'qos3'" -- listener add 0.0.0.0:1 qos3
+expect 2 "qos3 wants on or off, got 'x'" -- listener add 0.0.0.0:1 qos3 x
+expect 2 "unexpected argument 'x'" -- listener add 0.0.0.0:1 qos3 on x
 expect 2 "missing ADDR:PORT or 'id ID'" -- listener del
 expect 2 "missing ID after 'id'" -- listener del id
 expect 2 "bad listener id 'x'" -- listener del id x
@@ -137,7 +140,7 @@ fi
 # --- replayed replies -------------------------------------------------
 export KMQ_MQCTL_REPLAY="$TMP/stats"
 replay stats stats
-WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"subs_current":7,"sessions_current":8,"retained_current":9,"retained_bytes":1234,"mem_msg_bytes":56789,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23,"retain_full":0,"topic_limit":6,"keepalive_cap":0,"not_authorized":0}}'
+WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"subs_current":7,"sessions_current":8,"retained_current":9,"retained_bytes":1234,"mem_msg_bytes":56789,"qos3_requested":0,"qos3_confirmed":0,"qos3_timed_out":0,"qos3_unreachable":0,"qos3_refused":0,"qos3_pending":0,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23,"retain_full":0,"topic_limit":6,"keepalive_cap":0,"not_authorized":0}}'
 for args in "-j stats" "stats -j" "stats --json" "--json stats"; do
 	# shellcheck disable=SC2086
 	expect 0 "" -- $args
@@ -238,7 +241,7 @@ rr lst 0 "" -- listener
 req_is "KMQTTD_CMD_LISTENER_GET dump"
 out_has "listener list" '^ID +ADDRESS +CONNS$' '^1 +0\.0\.0\.0:1883 +3$' '^2 +\[::1\]:8883 +0$'
 rr lst 0 "" -- -j listener list
-[ "$(cat "$TMP/out")" = '[{"id":1,"family":"inet","address":"0.0.0.0","port":1883,"conns":3},{"id":2,"family":"inet6","address":"::1","port":8883,"conns":0}]' ] &&
+[ "$(cat "$TMP/out")" = '[{"id":1,"family":"inet","address":"0.0.0.0","port":1883,"conns":3,"qos3":false},{"id":2,"family":"inet6","address":"::1","port":8883,"conns":0,"qos3":false}]' ] &&
 	ok "listener list JSON" || bad "listener list JSON: $(cat "$TMP/out")"
 cp "$TMP/out" "$TMP/listener.json"
 printf 'done\n' | script none
@@ -268,12 +271,18 @@ req_is "KMQTTD_CMD_LISTENER_ADD
   KMQTTD_A_LISTENER_FAMILY u16 2
   KMQTTD_A_LISTENER_ADDR u32 16777343
   KMQTTD_A_LISTENER_PORT u16 1884"
-pycheck "listener add JSON" 'd == {"id": 3, "family": "inet6", "address": "::", "port": 8883, "conns": 0}'
+pycheck "listener add JSON" 'd == {"id": 3, "family": "inet6", "address": "::", "port": 8883, "conns": 0, "qos3": False}'
 rr lstadd 0 "" -- listener add '*:1885'
 req_is "KMQTTD_CMD_LISTENER_ADD
   KMQTTD_A_LISTENER_FAMILY u16 2
   KMQTTD_A_LISTENER_ADDR u32 0
   KMQTTD_A_LISTENER_PORT u16 1885"
+rr lstadd 0 "" -- listener add 127.0.0.1:1885 qos3 on
+req_is "KMQTTD_CMD_LISTENER_ADD
+  KMQTTD_A_LISTENER_FAMILY u16 2
+  KMQTTD_A_LISTENER_ADDR u32 16777343
+  KMQTTD_A_LISTENER_PORT u16 1885
+  KMQTTD_A_LISTENER_QOS3 u8 1"
 printf 'ack\n' | script ack
 rr ack 0 "" -- listener add 10.1.2.3:1
 [ "$(cat "$TMP/out")" = "added listener on 10.1.2.3:1" ] && ok "listener add, ACK only" || bad "listener add ACK only: $(cat "$TMP/out")"
@@ -483,18 +492,21 @@ u32 KMQTTD_A_SET_MAX_TOPIC_LENGTH 65535
 u32 KMQTTD_A_SET_MAX_TOPIC_LEVELS 0
 u32 KMQTTD_A_SET_CONNECT_TIMEOUT 10
 u32 KMQTTD_A_SET_SYS_INTERVAL 10
+u32 KMQTTD_A_SET_QOS3_TIMEOUT 5000
+u32 KMQTTD_A_SET_QOS3_MAX_PENDING 100
+u32 KMQTTD_A_SET_QOS3_MAX_TOTAL 10000
 u32 200 1
 ack
 EOF
 rr settings 0 "" -- get
 req_is "KMQTTD_CMD_SETTINGS_GET"
-[ "$(wc -l <"$TMP/out")" = 15 ] && ok "get: 15 settings" || bad "get: $(cat "$TMP/out")"
+[ "$(wc -l <"$TMP/out")" = 18 ] && ok "get: 18 settings" || bad "get: $(cat "$TMP/out")"
 out_has "get" '^max_connections +0$' '^retain_available +yes$' '^allow_anonymous +no$' \
 	'^retain_max_bytes +18446744073709551615$' '^sys_interval +10$'
 rr settings 0 "" -- get sys_interval max-inflight
 [ "$(cat "$TMP/out")" = "$(printf '%-18s 20\n%-18s 10' max_inflight sys_interval)" ] && ok "get NAME..." || bad "get NAME: $(cat "$TMP/out")"
 rr settings 0 "" -- -j get
-pycheck "get JSON" 'len(d) == 15 and d["max_packet_size"] == 268435455 and d["retain_available"] is True and d["allow_anonymous"] is False and list(d)[0] == "max_connections"'
+pycheck "get JSON" 'len(d) == 18 and d["max_packet_size"] == 268435455 and d["retain_available"] is True and d["allow_anonymous"] is False and list(d)[0] == "max_connections"'
 cp "$TMP/out" "$TMP/settings.json"
 rr settings 0 "" -- get -j connect_timeout
 pycheck "get NAME JSON" 'd == {"connect_timeout": 10}'
@@ -510,7 +522,7 @@ rr setget 0 "" -- -j set allow_anonymous yes
 req_is "KMQTTD_CMD_SETTINGS_SET
   KMQTTD_A_SET_ALLOW_ANONYMOUS u8 1
 KMQTTD_CMD_SETTINGS_GET"
-pycheck "set -j prints the settings" 'len(d) == 15'
+pycheck "set -j prints the settings" 'len(d) == 18'
 # the refused attribute is the second one: 20 + 8 bytes in
 printf 'error ERANGE offs 28 range 0 65535 msg value out of range\n' | script erange
 rr erange 1 "mqctl: set max_keepalive 70000: Numerical result out of range" -- set max_connections 1 max_keepalive 70000
