@@ -15,14 +15,15 @@ kmqs/<run>/g<G>/<K>; payload = run, publisher, topic, QoS, sequence number
 per (publisher, topic, QoS).  They keep their unacknowledged QoS 1/2
 messages across connections and resend them on reconnect (PUBLISH with
 DUP, or PUBREL once PUBREC came), in the original order.  Subscribers
-subscribe once, with clean session 0, to 1-3 disjoint filters (exact,
-+, #) at QoS 0, 1 or 2, and keep their QoS 2 receive state (packet ids
-answered with PUBREC) across connections, so a QoS 2 resend is not a new
-delivery.  Kills: close (FIN, or RST if unread data), RST (linger 0),
-half a packet then close, or takeover (a new connection with the same id
-while the old one stays open: the broker must close the old one).  A
-killed client reconnects after 0-0.3 s with the same id, clean session 0,
-and must get Session Present 1.
+subscribe once, with clean session 0, to 1-3 filters (exact, +, #) that
+match disjoint topic sets, at QoS 0, 1 or 2, and keep their QoS 2
+receive state across connections: a packet id answered with PUBREC is a
+resend until its PUBREL comes, and a new message after it.  Kills: FIN
+(shutdown, close), RST (linger 0), half a PUBLISH then close, or takeover
+(a new connection with the same id while the old one stays open and
+unread: the broker must close the old one).  A killed client reconnects
+after 0-0.3 s (at once one time in five) with the same id and clean
+session 0, and must get Session Present 1.
 
 Publishing pauses while a subscriber has more than --backlog QoS 1/2
 deliveries outstanding (scaled by its QoS mix), so broker queues stay
@@ -39,10 +40,14 @@ effective QoS e = min(publisher QoS, granted QoS):
               resend may fill a gap left while the subscriber was away);
   errors:     protocol errors (refused CONNACK, Session Present 0 on a
               reconnect, wrong delivery QoS, unexpected packet or packet
-              id, misrouted or foreign message, old connection not closed
-              on takeover).
+              id, misrouted or foreign message, a connection closed by
+              the broker, old connection not closed on takeover, QoS 1/2
+              publishes or QoS 2 deliveries still incomplete at the end).
 QoS 0 deliveries may be lost.  At the end every session is discarded
-(connect with clean session 1, DISCONNECT).
+(connect with clean session 1, DISCONNECT).  --ignore-order reports
+order violations without failing (Mosquitto 2.0.11 with its default
+max_inflight_messages 20 reorders).  STRESS_TRACE=1 records every
+delivery and prints the deliveries around each violation.
 """
 import argparse
 import errno
