@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -49,7 +50,7 @@ static struct {
 	int pub_qos, sub_qos;
 	int size;
 	double rate;			/* per publisher, 0: as fast as possible */
-	int inflight;
+	int inflight, window;
 	double duration, warmup, drain_max, quiet;
 	double setup_timeout, settle;
 	int threads, keepalive, parallel;
@@ -60,17 +61,23 @@ static struct {
 } cfg = {
 	.host = "127.0.0.1", .port = 1883, .prefix = "bench",
 	.npub = 1, .nsub = 1, .ntopics = 1, .pub_qos = 0, .sub_qos = 0,
-	.size = 64, .inflight = 64, .duration = 5, .warmup = 1,
+	.size = 64, .inflight = 64, .window = -1, .duration = 5, .warmup = 1,
 	.drain_max = 10, .quiet = 2, .setup_timeout = 300, .settle = 2,
-	.threads = 1, .keepalive = 60, .parallel = 128, .sndbuf = -1,
+	.threads = 1, .keepalive = 60, .parallel = 64, .sndbuf = -1,
 };
 
 static uint32_t *fan;		/* per topic: matching subscriptions */
 static uint32_t run_tag;	/* first payload word: this run's messages */
+/* --window, per publisher: highest seq delivered + 1, and the wake-up */
+static _Atomic uint64_t *seen, *wake_at;
+static _Atomic int *pub_wait;
+static int *pub_evfd;		/* eventfd of the publisher's thread */
 
 /* ------------------------------------------------------------ state */
 
 enum role { R_SUB, R_PUB, R_IDLE };
+enum drain_end { DRAIN_COMPLETE, DRAIN_QUIET, DRAIN_TIMEOUT, DRAIN_ABORT };
+static const char *const drain_names[] = { "complete", "quiet", "timeout", "abort" };
 enum cstate { CS_NEW, CS_CONNECTING, CS_CONNACK, CS_SUBACK, CS_READY,
 	      CS_CLOSED };
 
@@ -83,6 +90,10 @@ struct pubst {
 	uint64_t seq;		/* next sequence number */
 	uint64_t phase_ns;	/* rate mode: offset of message 0 */
 	uint32_t inflight;
+	uint64_t forgiven;	/* --window: seqs below this count as seen */
+	uint64_t stall_since;	/* --window: blocked since, with seen unchanged */
+	uint64_t stall_seen;
+	bool blocked;
 	uint16_t next_pid;
 	uint8_t *pid_state;	/* 0 free, 1 awaiting PUBACK/PUBREC, 2 PUBCOMP */
 	char topic[64];
@@ -104,12 +115,13 @@ struct conn {
 struct stats {
 	uint64_t sent, sent_win, acked, expected;
 	uint64_t recv, recv_win, bytes_win, unique, dup, ooo, bad, stale;
-	uint64_t conn_ok, conn_fail, errors, proto;
+	uint64_t conn_ok, conn_fail, errors, proto, window_resets;
+	int drain;		/* how the run ended: enum drain_end */
 	struct hist lat;
 };
 
 struct thr {
-	int id, ep;
+	int id, ep, evfd;
 	pthread_t tid;
 	struct conn **conns;
 	int nconns;
@@ -117,7 +129,7 @@ struct thr {
 	int npubs;
 	int next_connect, connecting;
 	uint64_t last_ping_scan;
-	bool pubs_done;
+	bool pubs_done, window_blocked;
 	int nerrmsg;
 	struct stats st;
 	struct buf scratch;
@@ -126,10 +138,10 @@ struct thr {
 };
 
 static struct thr *thrs;
-static pthread_barrier_t barrier;
+static _Atomic int sync_count[4];	/* arrivals at each sync point */
 static _Atomic uint64_t g_t0, g_expected, g_unique, g_last_rx;
 static _Atomic int g_pubs_done, g_abort;
-static uint64_t t_run0, t_ws, t_end;	/* set before the run barrier */
+static uint64_t t_run0, t_ws, t_end;	/* set before sync point 2 */
 static volatile sig_atomic_t interrupted;
 
 static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -426,6 +438,51 @@ static bool put_publish(struct thr *t, struct conn *c, uint64_t now)
 }
 
 /*
+ * QoS 0 at full speed: how many more messages the end-to-end window allows
+ * (messages not yet delivered to any subscriber).  When a whole window was
+ * lost (nothing delivered for a second), it is written off.
+ */
+static uint64_t window_room(struct thr *t, struct conn *c, uint64_t now)
+{
+	struct pubst *ps = c->pub;
+	uint64_t s, out, need, w = (uint64_t)cfg.window;
+
+	if (!cfg.window || cfg.rate > 0 || cfg.pub_qos || !cfg.nsub)
+		return UINT64_MAX;
+	/* once blocked, wait for a quarter of the window */
+	need = ps->blocked && w >= 4 ? w / 4 : 1;
+	for (;;) {
+		s = atomic_load(&seen[c->idx]);
+		if (s < ps->forgiven)
+			s = ps->forgiven;
+		out = ps->seq > s ? ps->seq - s : 0;
+		if (out + need <= w) {
+			ps->blocked = false;
+			ps->stall_since = 0;
+			return w - out;
+		}
+		if (ps->blocked && atomic_load(&pub_wait[c->idx]))
+			break;
+		/* ask the subscribers for a wake-up, then look again */
+		ps->blocked = true;
+		atomic_store(&wake_at[c->idx], ps->seq + need - w);
+		atomic_store(&pub_wait[c->idx], 1);
+	}
+	if (!ps->stall_since || s != ps->stall_seen) {
+		ps->stall_since = now;
+		ps->stall_seen = s;
+	} else if (now - ps->stall_since > 1000000000ull) {
+		ps->forgiven = ps->seq;
+		ps->stall_since = 0;
+		ps->blocked = false;
+		atomic_store(&pub_wait[c->idx], 0);
+		t->st.window_resets++;
+		return w;
+	}
+	return 0;
+}
+
+/*
  * Send what this publisher may send now.  Returns true when it could send
  * more at once (the loop should not sleep).
  */
@@ -441,7 +498,7 @@ static bool pub_step(struct thr *t, struct conn *c, uint64_t now)
 		return false;
 	while (batches++ < 8) {
 		size_t start = buf_used(&c->out);
-		uint64_t due = UINT64_MAX;
+		uint64_t due = UINT64_MAX, room;
 
 		if (cfg.rate > 0) {
 			if (now < t_run0 + ps->phase_ns)
@@ -449,6 +506,13 @@ static bool pub_step(struct thr *t, struct conn *c, uint64_t now)
 			due = (uint64_t)((double)(now - t_run0 - ps->phase_ns) *
 					 cfg.rate / 1e9) + 1;
 		}
+		room = window_room(t, c, now);
+		if (!room) {
+			t->window_blocked = true;
+			return false;
+		}
+		if (room < due - ps->seq)
+			due = ps->seq + room;
 		/* fill up to 64 KiB (at least one packet) per write */
 		while (ps->seq < due && (!cfg.pub_qos ||
 					 ps->inflight < (uint32_t)cfg.inflight) &&
@@ -554,6 +618,18 @@ static void on_publish(struct thr *t, struct conn *c, const uint8_t *p,
 		return;
 	}
 	stream_seen(&t->st, &c->streams[pubid], seq);
+	if (seen && seq + 1 > atomic_load_explicit(&seen[pubid], memory_order_relaxed)) {
+		atomic_store(&seen[pubid], seq + 1);
+		if (atomic_load(&pub_wait[pubid]) &&
+		    seq + 1 >= atomic_load(&wake_at[pubid]) &&
+		    atomic_exchange(&pub_wait[pubid], 0)) {
+			uint64_t one = 1;
+
+			if (write(pub_evfd[pubid], &one, sizeof(one)) < 0) {
+				/* EAGAIN: the counter is full, it is awake */
+			}
+		}
+	}
 	if (ts >= t_ws && ts < t_end && now >= ts)
 		hist_add(&t->st.lat, now - ts);
 	return;
@@ -716,7 +792,8 @@ static void conn_read(struct thr *t, struct conn *c)
 		}
 		s->off = s->len = 0;
 		buf_reserve(s, keep + READ_CHUNK);
-		memcpy(s->p, c->in.p + c->in.off, keep);
+		if (keep)
+			memcpy(s->p, c->in.p + c->in.off, keep);
 		n = read(c->fd, s->p + keep, s->cap - keep);
 		if (n > 0) {
 			s->len = keep + (size_t)n;
@@ -801,7 +878,13 @@ static void conn_established(struct thr *t, struct conn *c)
 static void handle_event(struct thr *t, struct epoll_event *ev)
 {
 	struct conn *c = ev->data.ptr;
+	uint64_t v;
 
+	if (!c) {	/* a subscriber opened a publisher's window */
+		while (read(t->evfd, &v, sizeof(v)) > 0)
+			;
+		return;
+	}
 	if (c->state == CS_CLOSED)
 		return;
 	if (c->state == CS_CONNECTING) {
@@ -874,6 +957,25 @@ static bool any_rd_more(struct thr *t)
 	return t->nrdq > 0;
 }
 
+/*
+ * Wait until every thread and the main thread (@t NULL) reached sync point
+ * @idx.  Threads keep serving their connections meanwhile (reads, keepalive):
+ * a thread that is done early must not let its connections time out.
+ */
+static void sync_wait(struct thr *t, int idx)
+{
+	atomic_fetch_add(&sync_count[idx], 1);
+	while (atomic_load(&sync_count[idx]) < cfg.threads + 1) {
+		if (t) {
+			loop_once(t, 20);
+			any_rd_more(t);
+			ping_scan(t, mono_ns());
+		} else {
+			usleep(5000);
+		}
+	}
+}
+
 /* Connect every connection of @role in this thread, @parallel at a time. */
 static int connect_phase(struct thr *t, int role, uint64_t deadline)
 {
@@ -916,22 +1018,25 @@ static void *thread_main(void *arg)
 	fail |= connect_phase(t, R_IDLE, deadline);
 	if (fail || t->st.conn_fail)
 		atomic_store(&g_abort, 1);
-	pthread_barrier_wait(&barrier);
+	sync_wait(t, 0);
 	if (!atomic_load(&g_abort) && connect_phase(t, R_PUB, deadline))
 		atomic_store(&g_abort, 1);
 	if (t->st.conn_fail)
 		atomic_store(&g_abort, 1);
-	pthread_barrier_wait(&barrier);
-	/* main thread sets the run times */
-	pthread_barrier_wait(&barrier);
+	sync_wait(t, 1);
+	/* the main thread sets the run times */
+	sync_wait(t, 2);
 
 	for (;;) {
 		uint64_t now = mono_ns();
 		bool busy = false;
 		int timeout = 100;
 
-		if (atomic_load(&g_abort) || interrupted)
+		if (atomic_load(&g_abort) || interrupted) {
+			t->st.drain = DRAIN_ABORT;
 			break;
+		}
+		t->window_blocked = false;
 		if (now < t_end) {
 			for (i = 0; i < t->npubs; i++)
 				busy |= pub_step(t, t->pubs[i], now);
@@ -956,14 +1061,20 @@ static void *thread_main(void *arg)
 			uint64_t last = atomic_load_explicit(&g_last_rx, memory_order_relaxed);
 
 			if (atomic_load(&g_pubs_done) == cfg.threads &&
-			    atomic_load(&g_unique) >= atomic_load(&g_expected))
+			    atomic_load(&g_unique) >= atomic_load(&g_expected)) {
+				t->st.drain = DRAIN_COMPLETE;
 				break;
-			if (now > t_end + (uint64_t)(cfg.drain_max * 1e9))
+			}
+			if (now > t_end + (uint64_t)(cfg.drain_max * 1e9)) {
+				t->st.drain = DRAIN_TIMEOUT;
 				break;
+			}
 			if (now > (last > t_end ? last : t_end) +
 			    (uint64_t)(cfg.quiet * 1e9) && t->pubs_done &&
-			    atomic_load(&g_pubs_done) == cfg.threads)
+			    atomic_load(&g_pubs_done) == cfg.threads) {
+				t->st.drain = DRAIN_QUIET;
 				break;
+			}
 		}
 		ping_scan(t, now);
 		busy |= any_rd_more(t);
@@ -981,7 +1092,7 @@ static void *thread_main(void *arg)
 		}
 		loop_once(t, timeout);
 	}
-	pthread_barrier_wait(&barrier);
+	sync_wait(t, 3);
 	for (i = 0; i < t->nconns; i++) {
 		struct conn *c = t->conns[i];
 
@@ -1022,13 +1133,15 @@ static void report(const struct stats *s, uint64_t setup_ns, int nconns)
 		printf("{\"label\":\"%s\",\"host\":\"%s\",\"port\":%d,"
 		       "\"pub\":%d,\"sub\":%d,\"topics\":%d,\"sub_mode\":\"%s\","
 		       "\"pub_cycle\":%s,\"qos\":%d,\"sub_qos\":%d,\"size\":%d,"
-		       "\"rate\":%g,\"inflight\":%d,\"duration\":%g,\"warmup\":%g,"
+		       "\"rate\":%g,\"inflight\":%d,\"window\":%d,\"duration\":%g,"
+		       "\"warmup\":%g,"
 		       "\"threads\":%d,\"connections\":%d,\"setup_s\":%.6f,",
 		       cfg.label ? cfg.label : "", cfg.host, cfg.port, cfg.npub,
 		       cfg.nsub, cfg.ntopics,
 		       cfg.sub_mode == SUB_ALL ? "all" : cfg.sub_mode == SUB_FILTER ?
 		       "filter" : "per-topic", cfg.pub_cycle ? "true" : "false",
 		       cfg.pub_qos, cfg.sub_qos, cfg.size, cfg.rate, cfg.inflight,
+		       cfg.window,
 		       cfg.duration, cfg.warmup, cfg.threads, nconns,
 		       (double)setup_ns / 1e9);
 		printf("\"published\":%llu,\"publish_rate\":%.1f,\"acked\":%llu,"
@@ -1036,7 +1149,8 @@ static void report(const struct stats *s, uint64_t setup_ns, int nconns)
 		       "\"delivered_rate\":%.1f,\"delivered_mbps\":%.3f,"
 		       "\"lost\":%llu,\"duplicates\":%llu,\"out_of_order\":%llu,"
 		       "\"bad\":%llu,\"stale\":%llu,\"errors\":%llu,"
-		       "\"protocol_errors\":%llu,",
+		       "\"protocol_errors\":%llu,\"window_resets\":%llu,"
+		       "\"drain\":\"%s\",",
 		       (unsigned long long)s->sent, (double)s->sent_win / d,
 		       (unsigned long long)s->acked,
 		       (unsigned long long)s->expected,
@@ -1046,7 +1160,8 @@ static void report(const struct stats *s, uint64_t setup_ns, int nconns)
 		       (unsigned long long)s->ooo, (unsigned long long)s->bad,
 		       (unsigned long long)s->stale,
 		       (unsigned long long)(s->errors + s->conn_fail),
-		       (unsigned long long)s->proto);
+		       (unsigned long long)s->proto,
+		       (unsigned long long)s->window_resets, drain_names[s->drain]);
 		printf("\"latency_us\":{\"count\":%llu,\"min\":%.1f,\"mean\":%.1f,"
 		       "\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
 		       "\"max\":%.1f}}\n",
@@ -1068,10 +1183,17 @@ static void report(const struct stats *s, uint64_t setup_ns, int nconns)
 	printf("\n  delivered  %.1f msg/s (%.2f MB/s payload) over %d subscribers\n",
 	       (double)s->recv_win / d, (double)s->bytes_win / d / 1e6, cfg.nsub);
 	printf("  checked    expected %llu, unique %llu, lost %llu, duplicates %llu, "
-	       "out-of-order %llu, bad %llu\n",
+	       "out-of-order %llu, bad %llu (drain: %s)\n",
 	       (unsigned long long)s->expected, (unsigned long long)s->unique,
 	       (unsigned long long)lost, (unsigned long long)s->dup,
-	       (unsigned long long)s->ooo, (unsigned long long)s->bad);
+	       (unsigned long long)s->ooo, (unsigned long long)s->bad,
+	       drain_names[s->drain]);
+	if (s->drain == DRAIN_TIMEOUT)
+		printf("             (drain timed out: 'lost' includes messages "
+		       "still on their way)\n");
+	if (s->window_resets)
+		printf("  window     written off %llu times (a whole window lost)\n",
+		       (unsigned long long)s->window_resets);
 	if (s->stale)
 		printf("  stale      %llu messages of an earlier run ignored\n",
 		       (unsigned long long)s->stale);
@@ -1098,9 +1220,9 @@ static int connect_only(void)
 	t0 = mono_ns();
 	for (i = 0; i < cfg.threads; i++)
 		pthread_create(&thrs[i].tid, NULL, thread_main, &thrs[i]);
-	/* threads: connect, barrier, (no publishers), barrier */
-	pthread_barrier_wait(&barrier);
-	pthread_barrier_wait(&barrier);
+	/* threads: connect, sync, (no publishers), sync */
+	sync_wait(NULL, 0);
+	sync_wait(NULL, 1);
 	t1 = mono_ns();
 	for (i = 0; i < cfg.threads; i++) {
 		ok += thrs[i].st.conn_ok;
@@ -1113,8 +1235,8 @@ static int connect_only(void)
 	hold_end = t1 + (uint64_t)(cfg.duration * 1e9);
 	t_run0 = t_ws = mono_ns();
 	t_end = hold_end > t_ws ? hold_end : t_ws;
-	pthread_barrier_wait(&barrier);
-	pthread_barrier_wait(&barrier);
+	sync_wait(NULL, 2);
+	sync_wait(NULL, 3);
 	for (i = 0; i < cfg.threads; i++) {
 		pthread_join(thrs[i].tid, NULL);
 		errors += thrs[i].st.errors;
@@ -1150,7 +1272,10 @@ static int connect_only(void)
 			printf("  errors     %llu connections lost while held\n",
 			       (unsigned long long)errors);
 	}
-	return fail || errors ? 1 : 0;
+	if (ok < (uint64_t)cfg.nidle && !cfg.json)
+		printf("  INCOMPLETE %llu of %d connected\n", (unsigned long long)ok,
+		       cfg.nidle);
+	return ok < (uint64_t)cfg.nidle || fail || errors ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -1179,6 +1304,10 @@ static void usage(FILE *f)
 "                         QoS 0 paced by the socket send buffer, QoS 1/2 by\n"
 "                         --inflight)\n"
 "  -w, --inflight W       outstanding QoS 1/2 publishes per publisher (64)\n"
+"      --window N         QoS 0 at full speed: at most N messages per publisher\n"
+"                         not yet delivered to a subscriber (1000, or 4 MiB\n"
+"                         of payload if less, at least 16; 0: no window, only\n"
+"                         the socket buffers limit the backlog)\n"
 "  -d, --duration S       measured seconds (5)\n"
 "      --warmup S         seconds before the measurement (1)\n"
 "      --drain S          at most this long after the end for late messages (10)\n"
@@ -1188,11 +1317,11 @@ static void usage(FILE *f)
 "                         hold them --duration seconds\n"
 "      --broker-pid PID   sample this process's VmRSS (--connect-only)\n"
 "      --settle S         wait before the memory sample (2)\n"
-"      --parallel K       connections being set up at once (128)\n"
+"      --parallel K       connections being set up at once (64)\n"
 "  -t, --threads N        event-loop threads (1)\n"
 "  -k, --keepalive S      MQTT keepalive; PINGREQ after S/2 idle (60)\n"
-"      --sndbuf B         publishers' SO_SNDBUF (QoS 0 at full speed: 32768,\n"
-"                         else the system's; 0: the system's)\n"
+"      --sndbuf B         publishers' SO_SNDBUF (QoS 0 at full speed: 32 KiB\n"
+"                         or 4 packets; else, and 0: the system's)\n"
 "      --rcvbuf B         SO_RCVBUF of every connection (system default)\n"
 "      --setup-timeout S  connect + subscribe deadline (300)\n"
 "      --label TEXT       copied into the JSON output\n"
@@ -1209,7 +1338,7 @@ enum {
 	O_PUB = 256, O_SUB, O_TOPICS, O_CYCLE, O_FILTER, O_PERTOPIC, O_PREFIX,
 	O_PUBQOS, O_SUBQOS, O_WARMUP, O_DRAIN, O_QUIET, O_CONNONLY, O_BPID,
 	O_SETTLE, O_PAR, O_SNDBUF, O_RCVBUF, O_SETUPTO, O_LABEL, O_JSON,
-	O_HELP, O_RELAY,
+	O_HELP, O_RELAY, O_WINDOW,
 };
 
 static const struct option longopts[] = {
@@ -1228,7 +1357,8 @@ static const struct option longopts[] = {
 	{ "sndbuf", 1, 0, O_SNDBUF }, { "rcvbuf", 1, 0, O_RCVBUF },
 	{ "setup-timeout", 1, 0, O_SETUPTO }, { "label", 1, 0, O_LABEL },
 	{ "json", 0, 0, O_JSON }, { "help", 0, 0, O_HELP },
-	{ "relay", 0, 0, O_RELAY }, { 0, 0, 0, 0 },
+	{ "relay", 0, 0, O_RELAY }, { "window", 1, 0, O_WINDOW },
+	{ 0, 0, 0, 0 },
 };
 
 static long num(const char *s, long lo, long hi, const char *what)
@@ -1278,6 +1408,7 @@ static void parse_args(int argc, char **argv)
 		case 's': cfg.size = (int)num(optarg, PAYLOAD_HDR, 100 << 20, "--size"); break;
 		case 'r': cfg.rate = fnum(optarg, 0, "--rate"); break;
 		case 'w': cfg.inflight = (int)num(optarg, 1, 65535, "--inflight"); break;
+		case O_WINDOW: cfg.window = (int)num(optarg, 0, 1 << 30, "--window"); break;
 		case 'd': cfg.duration = fnum(optarg, 0.001, "--duration"); break;
 		case O_WARMUP: cfg.warmup = fnum(optarg, 0, "--warmup"); break;
 		case O_DRAIN: cfg.drain_max = fnum(optarg, 0, "--drain"); break;
@@ -1302,9 +1433,17 @@ static void parse_args(int argc, char **argv)
 		exit(2);
 	}
 	cfg.pub_qos = pq >= 0 ? pq : qos >= 0 ? qos : 0;
-	/* QoS 0 at full speed is paced by the send buffer: keep it small */
+	/*
+	 * QoS 0 at full speed is paced by the send buffer (keep it small, but
+	 * a few packets: a packet larger than it stalls TCP) and the window.
+	 */
 	if (cfg.sndbuf < 0)
-		cfg.sndbuf = !cfg.pub_qos && cfg.rate <= 0 ? 32768 : 0;
+		cfg.sndbuf = cfg.pub_qos || cfg.rate > 0 ? 0 :
+			     cfg.size < 8192 ? 32768 : 4 * (cfg.size + 256);
+	if (cfg.window < 0) {
+		cfg.window = (4 << 20) / cfg.size;
+		cfg.window = cfg.window > 1000 ? 1000 : cfg.window < 16 ? 16 : cfg.window;
+	}
 	cfg.sub_qos = sq >= 0 ? sq : qos >= 0 ? qos : 0;
 	if (cfg.nidle)
 		cfg.npub = cfg.nsub = 0;
@@ -1353,6 +1492,12 @@ static void build_conns(void)
 	char topic[64];
 
 	fan = xcalloc((size_t)cfg.ntopics, sizeof(*fan));
+	if (cfg.window && cfg.rate <= 0 && !cfg.pub_qos && cfg.nsub) {
+		seen = xcalloc((size_t)cfg.npub + 1, sizeof(*seen));
+		wake_at = xcalloc((size_t)cfg.npub + 1, sizeof(*wake_at));
+		pub_wait = xcalloc((size_t)cfg.npub + 1, sizeof(*pub_wait));
+	}
+	pub_evfd = xcalloc((size_t)cfg.npub + 1, sizeof(*pub_evfd));
 	for (i = 0; i < cfg.ntopics; i++) {
 		topic_of(topic, sizeof(topic), i);
 		if (cfg.sub_mode == SUB_ALL)
@@ -1369,9 +1514,15 @@ static void build_conns(void)
 
 		t->id = i;
 		t->ep = epoll_create1(EPOLL_CLOEXEC);
-		if (t->ep < 0) {
-			msg("epoll_create1: %s", strerror(errno));
+		t->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (t->ep < 0 || t->evfd < 0) {
+			msg("epoll_create1/eventfd: %s", strerror(errno));
 			exit(2);
+		} else {
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+						  .data.ptr = NULL };
+
+			epoll_ctl(t->ep, EPOLL_CTL_ADD, t->evfd, &ev);
 		}
 		t->conns = xcalloc((size_t)nconn, sizeof(*t->conns));
 		t->pubs = xcalloc((size_t)cfg.npub + 1, sizeof(*t->pubs));
@@ -1403,6 +1554,7 @@ static void build_conns(void)
 		c->role = R_PUB;
 		c->idx = (uint32_t)i;
 		c->pub = ps;
+		pub_evfd[i] = t->evfd;
 		ps->next_pid = 1;
 		if (cfg.pub_qos)
 			ps->pid_state = xcalloc(65536, 1);
@@ -1436,7 +1588,6 @@ int main(int argc, char **argv)
 		msg("warning: cannot raise RLIMIT_NOFILE to %d", nconn + 64);
 	if (cfg.threads > nconn && nconn > 0)
 		cfg.threads = nconn;
-	pthread_barrier_init(&barrier, NULL, (unsigned int)cfg.threads + 1);
 	build_conns();
 
 	if (cfg.nidle)
@@ -1445,15 +1596,15 @@ int main(int argc, char **argv)
 	s0 = mono_ns();
 	for (i = 0; i < cfg.threads; i++)
 		pthread_create(&thrs[i].tid, NULL, thread_main, &thrs[i]);
-	pthread_barrier_wait(&barrier);		/* subscribers ready */
-	pthread_barrier_wait(&barrier);		/* publishers ready */
+	sync_wait(NULL, 0);			/* subscribers ready */
+	sync_wait(NULL, 1);			/* publishers ready */
 	s1 = mono_ns();
 	t_run0 = s1 + 1000000;
 	t_ws = t_run0 + (uint64_t)(cfg.warmup * 1e9);
 	t_end = t_ws + (uint64_t)(cfg.duration * 1e9);
 	atomic_store(&g_t0, t_run0);
-	pthread_barrier_wait(&barrier);		/* run */
-	pthread_barrier_wait(&barrier);		/* drained */
+	sync_wait(NULL, 2);			/* run */
+	sync_wait(NULL, 3);			/* drained */
 
 	memset(&tot, 0, sizeof(tot));
 	hist_init(&tot.lat);
@@ -1477,6 +1628,9 @@ int main(int argc, char **argv)
 		tot.conn_fail += s->conn_fail;
 		tot.errors += s->errors;
 		tot.proto += s->proto;
+		tot.window_resets += s->window_resets;
+		if (s->drain > tot.drain)
+			tot.drain = s->drain;
 		hist_merge(&tot.lat, &s->lat);
 	}
 	if (atomic_load(&g_abort)) {

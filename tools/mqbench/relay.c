@@ -28,7 +28,7 @@
 
 struct rconn {
 	int fd;
-	bool sub, writable;
+	bool sub, writable, in_more;
 	int subpos;
 	struct buf in, out;
 };
@@ -36,23 +36,44 @@ struct rconn {
 static struct rconn **subs;
 static int nsubs, subcap;
 static unsigned long long forwarded, dropped, bytes;
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, dump;
 static struct rconn **more;	/* read budget ran out */
 static int nmore, morecap;
 
 static void on_sig(int s)
 {
-	(void)s;
-	stop = 1;
+	if (s == SIGUSR1)
+		dump = 1;
+	else
+		stop = 1;
+}
+
+/* SIGUSR1: what waits where. */
+static void dump_state(void)
+{
+	size_t pending = 0;
+	int i, blocked = 0, busy = 0;
+
+	for (i = 0; i < nsubs; i++) {
+		pending += buf_used(&subs[i]->out);
+		busy += buf_used(&subs[i]->out) > 0;
+		blocked += !subs[i]->writable;
+	}
+	fprintf(stderr, "mqbench relay: %d subscribers, %d with %zu bytes unsent, "
+		"%d not writable; %d to read again; forwarded %llu, dropped %llu\n",
+		nsubs, busy, pending, blocked, nmore, forwarded, dropped);
 }
 
 static void rclose(int ep, struct rconn *c)
 {
 	int j;
 
-	for (j = 0; j < nmore; j++)
-		if (more[j] == c)
+	for (j = 0; c->in_more && j < nmore; j++) {
+		if (more[j] == c) {
 			more[j] = more[--nmore];
+			break;
+		}
+	}
 	if (c->sub) {
 		subs[c->subpos] = subs[--nsubs];
 		subs[c->subpos]->subpos = c->subpos;
@@ -248,6 +269,7 @@ int relay_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	raise_nofile(65536);
 	ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -266,6 +288,10 @@ int relay_main(int argc, char **argv)
 		bool fwd = false;
 		unsigned long long f0 = forwarded;
 
+		if (dump) {
+			dump = 0;
+			dump_state();
+		}
 		for (i = 0; i < n; i++) {
 			struct rconn *c = evs[i].data.ptr;
 			int r = 0;
@@ -290,7 +316,8 @@ int relay_main(int argc, char **argv)
 				c->writable = true;
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 				r = rread(c);
-			if (r > 0) {
+			if (r > 0 && !c->in_more) {
+				c->in_more = true;
 				if (nmore == morecap) {
 					morecap = morecap ? 2 * morecap : 64;
 					more = xrealloc(more, (size_t)morecap * sizeof(*more));
@@ -316,6 +343,7 @@ int relay_main(int argc, char **argv)
 				continue;
 			}
 			more[i] = more[--nmore];
+			c->in_more = false;
 			if (r < 0 || rflush(c))
 				rclose(ep, c);
 		}

@@ -1,0 +1,579 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""bench.py - kmqttd vs Mosquitto benchmark, the guest side of `make bench`.
+
+Runs inside a selftests/vm.sh guest with kmqttd loaded (port 1883).  Starts
+Mosquitto on 127.0.0.1:1884 and the mqbench relay on 127.0.0.1:1885, runs
+each workload against each broker (alternating which goes first), prints a
+table and writes the JSON results.
+
+usage: bench.py [--quick] [--only REGEX] [--out FILE] [--threads N]
+
+Environment: KMQ_BENCH_MAX_QUEUED (10000) and KMQ_BENCH_MAX_INFLIGHT (100) are the
+per-client queue and outbound QoS 1/2 window given to both brokers;
+KMQ_BENCH_NO_RELAY=1 skips the relay reference.
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.environ.get("KMQ_TOP") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+MQBENCH = os.path.join(TOP, "tools/mqbench/mqbench")
+MQCTL = os.path.join(TOP, "tools/mqctl/mqctl")
+KERNEL = os.environ.get("KMQ_KERNEL", os.uname().release)
+MAX_QUEUED = int(os.environ.get("KMQ_BENCH_MAX_QUEUED", "10000"))
+MAX_INFLIGHT = int(os.environ.get("KMQ_BENCH_MAX_INFLIGHT", "100"))
+
+BROKERS = {
+    # name: (host, port); clients reach every broker on loopback for now.
+    # Lossy links (netem) will move the clients into their own netns behind
+    # a veth pair: only HOST and client_prefix() change.
+    "kmqttd": ("127.0.0.1", 1883),
+    "mosquitto": ("127.0.0.1", 1884),
+    "relay": ("127.0.0.1", 1885),
+}
+
+HIGHER, LOWER = "higher", "lower"
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def client_prefix():
+    """Command prefix of the benchmark clients (netns hook)."""
+    return []
+
+
+# ---------------------------------------------------------------- workloads
+# Each workload: id, title, mqbench args, figures, whether the relay runs it.
+# A figure: (label, better, function(result) -> number or None).
+
+def delivered(r):
+    return r.get("delivered_rate")
+
+
+def mbps(r):
+    return r.get("delivered_mbps")
+
+
+def loss_pct(r):
+    e = r.get("expected") or 0
+    return 100.0 * r.get("lost", 0) / e if e else None
+
+
+def lat(q):
+    return lambda r: (r.get("latency_us") or {}).get(q)
+
+
+THROUGHPUT = [("delivered msg/s", HIGHER, delivered),
+              ("lost %", LOWER, loss_pct)]
+
+
+def workloads(quick):
+    return [
+        dict(id="1", title="QoS 0, 1 -> 1, 64 B, max rate",
+             args=["--pub", "1", "--sub", "1", "-s", "64"],
+             figures=THROUGHPUT + [("latency p50 us (queueing)", LOWER, lat("p50"))],
+             relay=True),
+        dict(id="2", title="QoS 0 fan-out 1 -> 100, 64 B",
+             args=["--pub", "1", "--sub", "100", "-s", "64"],
+             figures=THROUGHPUT, relay=True),
+        dict(id="3", title="QoS 0 fan-in 100 -> 1, 64 B",
+             args=["--pub", "100", "--sub", "1", "-s", "64"],
+             figures=THROUGHPUT, relay=True),
+        dict(id="4a", title="QoS 1, 1 -> 1, 64 B",
+             args=["-q", "1", "--pub", "1", "--sub", "1", "-s", "64"],
+             figures=THROUGHPUT),
+        dict(id="4b", title="QoS 1, 10 -> 10, 64 B",
+             args=["-q", "1", "--pub", "10", "--sub", "10", "-s", "64"],
+             figures=THROUGHPUT),
+        dict(id="4c", title="QoS 2, 1 -> 1, 64 B",
+             args=["-q", "2", "--pub", "1", "--sub", "1", "-s", "64"],
+             figures=THROUGHPUT),
+        dict(id="4d", title="QoS 2, 10 -> 10, 64 B",
+             args=["-q", "2", "--pub", "10", "--sub", "10", "-s", "64"],
+             figures=THROUGHPUT),
+        dict(id="5a", title="latency, QoS 0, 1000 msg/s, 1 -> 1",
+             args=["-q", "0", "-r", "1000", "-s", "64"],
+             figures=[("latency p50 us", LOWER, lat("p50")),
+                      ("latency p99 us", LOWER, lat("p99")),
+                      ("lost %", LOWER, loss_pct)], relay=True),
+        dict(id="5b", title="latency, QoS 1, 1000 msg/s, 1 -> 1",
+             args=["-q", "1", "-r", "1000", "-s", "64"],
+             figures=[("latency p50 us", LOWER, lat("p50")),
+                      ("latency p99 us", LOWER, lat("p99")),
+                      ("lost %", LOWER, loss_pct)]),
+        dict(id="6a", title="routing: 10k subscribers x 1 of 10k topics",
+             args=["--pub", "1", "--sub", "10000", "--topics", "10000",
+                   "--sub-per-topic", "--pub-cycle", "-s", "64"],
+             figures=[("delivered msg/s", HIGHER, delivered),
+                      ("lost %", LOWER, loss_pct),
+                      ("setup s (10k connect+subscribe)", LOWER,
+                       lambda r: r.get("setup_s"))]),
+        dict(id="6b", title="routing: 1 subscriber x 10k topics",
+             args=["--pub", "1", "--sub", "1", "--topics", "10000",
+                   "--pub-cycle", "-s", "64"],
+             figures=THROUGHPUT),
+        dict(id="7", title="20,000 idle connections",
+             args=["--connect-only", "20000", "--parallel", "64"],
+             connect_only=True,
+             figures=[("connect all, s", LOWER, lambda r: r.get("connect_s")),
+                      ("MemAvailable drop B/conn", LOWER,
+                       lambda r: r.get("mem_per_conn_bytes")),
+                      ("Slab growth B/conn", LOWER,
+                       lambda r: r.get("slab_per_conn_bytes")),
+                      ("broker RSS B/conn", LOWER,
+                       lambda r: r.get("rss_per_conn_bytes")
+                       if r.get("broker_rss_kb_before", -1) >= 0 else None)]),
+        dict(id="8a", title="QoS 0, 1 KiB, 1 -> 10",
+             args=["--pub", "1", "--sub", "10", "-s", "1024"],
+             figures=[("delivered MB/s", HIGHER, mbps)] + THROUGHPUT),
+        dict(id="8b", title="QoS 0, 64 KiB, 1 -> 10",
+             args=["--pub", "1", "--sub", "10", "-s", "65536"],
+             figures=[("delivered MB/s", HIGHER, mbps)] + THROUGHPUT),
+    ]
+
+
+# ---------------------------------------------------------------- system
+
+def cpu_sample():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v), idle
+
+
+def wait_idle(limit):
+    """Wait until the CPUs are idle (a broker may still be draining an
+    earlier run's backlog).  Returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        a = cpu_sample()
+        time.sleep(0.3)
+        b = cpu_sample()
+        tot = b[0] - a[0]
+        if tot > 0 and 1.0 - (b[1] - a[1]) / tot < 0.08:
+            break
+    return time.monotonic() - t0
+
+
+def sysctl(path, value):
+    try:
+        with open("/proc/sys/" + path, "w") as f:
+            f.write(str(value))
+    except OSError as e:
+        log(f"bench: cannot set {path}: {e}")
+
+
+def port_open(port):
+    import socket
+    s = socket.socket()
+    s.settimeout(0.2)
+    try:
+        s.connect(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def meminfo():
+    out = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":", 1)
+            out[k] = int(v.split()[0])
+    return out
+
+
+def mqctl_stats():
+    """kmqttd counters (flattened), or None."""
+    if not os.access(MQCTL, os.X_OK):
+        return None
+    try:
+        p = subprocess.run([MQCTL, "-j", "stats"], capture_output=True,
+                           text=True, timeout=10)
+        if p.returncode:
+            return None
+        d = json.loads(p.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    flat = {}
+
+    def walk(prefix, v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(f"{prefix}{k}.", x)
+        elif isinstance(v, (int, float)):
+            flat[prefix[:-1]] = v
+    walk("", d)
+    return flat
+
+
+def dropped(stats):
+    if not stats:
+        return None
+    for k in ("msgs_dropped", "msgs.dropped", "messages.dropped"):
+        if k in stats:
+            return stats[k]
+    for k, v in stats.items():
+        if k.endswith("dropped") and "msg" in k:
+            return v
+    return None
+
+
+# ---------------------------------------------------------------- brokers
+
+class Mosquitto:
+    def __init__(self, tmp, port):
+        self.tmp, self.port, self.proc = tmp, port, None
+        self.conf = os.path.join(tmp, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""# written by selftests/bench/bench.py
+listener {port} 127.0.0.1
+allow_anonymous true
+persistence false
+user root
+log_dest stderr
+log_type error
+log_type warning
+connection_messages false
+max_connections -1
+max_queued_messages {MAX_QUEUED}
+max_inflight_messages {MAX_INFLIGHT}
+set_tcp_nodelay true
+""")
+
+    def start(self):
+        self.log = open(os.path.join(self.tmp, "mosquitto.log"), "a")
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf],
+                                     stdout=self.log, stderr=self.log)
+        for _ in range(200):
+            if port_open(self.port):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start: " +
+                           open(self.log.name).read()[-2000:])
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def version(self):
+        p = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True)
+        m = re.search(r"version (\S+)", p.stdout + p.stderr)
+        return m.group(1) if m else "?"
+
+
+class Relay:
+    def __init__(self, tmp, port):
+        self.tmp, self.port, self.proc = tmp, port, None
+
+    def start(self):
+        self.log = open(os.path.join(self.tmp, "relay.log"), "a")
+        self.proc = subprocess.Popen([MQBENCH, "--relay", "-p", str(self.port)],
+                                     stdout=self.log, stderr=self.log)
+        for _ in range(100):
+            if port_open(self.port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("relay did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+def kmqttd_params(names):
+    """The module's settings (run.sh sets them with KMQ_MODPARAMS)."""
+    out = {}
+    for k in names:
+        try:
+            with open("/sys/module/kmqttd/parameters/" + k) as f:
+                out[k] = f.read().strip()
+        except OSError:
+            pass
+    return out
+
+
+def local_etc(tmp):
+    """Debian's Mosquitto checks /etc/hosts.allow and hosts.deny (libwrap)
+    on every connection; the guest's /etc is 9p, where each open costs
+    milliseconds under TCG.  Serve copies from tmpfs, as a local disk with a
+    warm page cache would."""
+    for name in ("hosts.allow", "hosts.deny"):
+        src = "/etc/" + name
+        if not os.path.exists(src):
+            continue
+        dst = os.path.join(tmp, name)
+        shutil.copy(src, dst)
+        if subprocess.run(["mount", "--bind", dst, src]).returncode:
+            log(f"bench: cannot bind-mount {dst} on {src}")
+
+
+# ---------------------------------------------------------------- running
+
+def run_mqbench(wl, broker, timing, threads, extra=()):
+    host, port = BROKERS[broker]
+    cmd = client_prefix() + [MQBENCH, "-h", host, "-p", str(port), "--json",
+                             "--label", f"{wl['id']}/{broker}"]
+    cmd += wl["args"]
+    cmd += ["--setup-timeout", str(timing["setup"])]
+    if wl.get("connect_only"):
+        cmd += ["-d", str(timing["hold"]), "--settle", str(timing["settle"]),
+                "-t", str(threads)]
+    else:
+        cmd += ["-d", str(timing["duration"]), "--warmup", str(timing["warmup"]),
+                "--drain", str(timing["drain"]), "--quiet", str(timing["quiet"]),
+                "-t", str(threads)]
+    cmd += list(extra)
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timing["setup"] + 300)
+        rc, out, err = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, out, err = -1, e.stdout or "", (e.stderr or "") + "\ntimed out"
+        out = out.decode() if isinstance(out, bytes) else out
+        err = err.decode() if isinstance(err, bytes) else err
+    res = None
+    for line in out.splitlines():
+        if line.startswith("{"):
+            try:
+                res = json.loads(line)
+            except ValueError:
+                pass
+    return dict(cmd=cmd[len(client_prefix()):], rc=rc, result=res,
+                stderr=err.strip()[-2000:], wall_s=round(time.monotonic() - t0, 2))
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.2f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="~2 s per workload")
+    ap.add_argument("--only", help="regex on workload ids, e.g. '^(1|5a)$'")
+    ap.add_argument("--out", help="JSON results (build/bench/results-<kernel>.json)")
+    ap.add_argument("--threads", type=int, default=2, help="mqbench threads (2)")
+    args = ap.parse_args()
+
+    if os.geteuid() != 0:
+        sys.exit("bench: run me as root in a vm.sh guest")
+    if not os.access(MQBENCH, os.X_OK):
+        sys.exit(f"bench: {MQBENCH} not built (make -C tools/mqbench)")
+    if not port_open(1883):
+        sys.exit("bench: nothing listens on 1883 (kmqttd not loaded?)")
+    out = args.out or os.path.join(TOP, "build/bench", f"results-{KERNEL}.json")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+
+    if args.quick:
+        timing = dict(duration=2, warmup=0.5, drain=20, quiet=1, hold=2,
+                      settle=1, idle=20, setup=900)
+    else:
+        timing = dict(duration=6, warmup=1, drain=30, quiet=2, hold=5,
+                      settle=2, idle=40, setup=900)
+
+    # Enough ports for 20,000 connections with earlier runs in TIME_WAIT;
+    # every process (Mosquitto included) may open 1M files.
+    sysctl("net/ipv4/ip_local_port_range", "1024 65000")
+    sysctl("net/ipv4/tcp_tw_reuse", 1)
+    sysctl("net/core/somaxconn", 65535)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 20, 1 << 20))
+
+    params = kmqttd_params(["max_queued_messages", "max_inflight_messages",
+                            "max_connections", "max_packet_size"])
+    for k, v in (("max_queued_messages", MAX_QUEUED),
+                 ("max_inflight_messages", MAX_INFLIGHT)):
+        if params.get(k) != str(v):
+            log(f"bench: WARNING: kmqttd {k} is {params.get(k)}, not {v} "
+                "(run.sh passes KMQ_MODPARAMS)")
+    tmp = tempfile.mkdtemp(prefix="kmq-bench.")
+    local_etc(tmp)
+    mosq = Mosquitto(tmp, BROKERS["mosquitto"][1])
+    relay = None if os.environ.get("KMQ_BENCH_NO_RELAY") == "1" else \
+        Relay(tmp, BROKERS["relay"][1])
+    mosq.start()
+    if relay:
+        relay.start()
+
+    wls = workloads(args.quick)
+    if args.only:
+        wls = [w for w in wls if re.search(args.only, w["id"])]
+    info = dict(kernel=KERNEL, release=os.uname().release, quick=args.quick,
+                cpus=os.cpu_count(), mem_kb=meminfo().get("MemTotal"),
+                timing=timing, threads=args.threads,
+                kmqttd_params=params, mosquitto_version=mosq.version(),
+                mosquitto_conf=open(mosq.conf).read(),
+                date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    log(f"bench: {len(wls)} workloads, kernel {info['release']}, "
+        f"{info['cpus']} CPUs, {info['mem_kb'] // 1024} MiB, "
+        f"{'quick' if args.quick else 'full'} timing, mosquitto "
+        f"{info['mosquitto_version']}, queue {MAX_QUEUED}, inflight {MAX_INFLIGHT}")
+
+    runs, failed = [], 0
+    t_start = time.monotonic()
+    try:
+        for i, wl in enumerate(wls):
+            order = ["kmqttd", "mosquitto"] if i % 2 == 0 else ["mosquitto", "kmqttd"]
+            if wl.get("relay") and relay:
+                order.append("relay")
+            if wl.get("connect_only"):
+                # fresh Mosquitto: its RSS must not include earlier queues
+                mosq.stop()
+                mosq.start()
+            for broker in order:
+                waited = wait_idle(timing["idle"])
+                if broker == "mosquitto" and not mosq.alive():
+                    log("bench: mosquitto died, restarting it")
+                    mosq.start()
+                extra = []
+                if broker == "mosquitto" and wl.get("connect_only"):
+                    extra = ["--broker-pid", str(mosq.proc.pid)]
+                st0 = mqctl_stats() if broker == "kmqttd" else None
+                r = run_mqbench(wl, broker, timing, args.threads, extra)
+                st1 = mqctl_stats() if broker == "kmqttd" else None
+                r.update(workload=wl["id"], title=wl["title"], broker=broker,
+                         idle_wait_s=round(waited, 1))
+                d0, d1 = dropped(st0), dropped(st1)
+                if d0 is not None and d1 is not None:
+                    r["broker_dropped"] = d1 - d0
+                if broker == "mosquitto" and not mosq.alive():
+                    r["broker_died"] = True
+                runs.append(r)
+                res = r["result"] or {}
+                if r["rc"] != 0 or not r["result"]:
+                    failed += 1
+                summary = ", ".join(f"{lbl} {fmt(fn(res))}"
+                                    for lbl, _, fn in wl["figures"]) if res else "no result"
+                log(f"bench: [{wl['id']}] {broker:9s} rc={r['rc']} "
+                    f"{r['wall_s']:.0f}s  {summary}"
+                    + (f"  (waited {waited:.0f}s for idle CPUs)" if waited > 2 else ""))
+                if r["rc"] != 0 and r["stderr"]:
+                    log("    " + r["stderr"].replace("\n", "\n    "))
+    finally:
+        mosq.stop()
+        if relay:
+            relay.stop()
+        for name in ("mosquitto.log", "relay.log"):
+            if os.path.exists(os.path.join(tmp, name)):
+                shutil.copy(os.path.join(tmp, name), os.path.join(
+                    os.path.dirname(out), f"{name[:-4]}-{KERNEL}.log"))
+        for name in ("hosts.allow", "hosts.deny"):
+            subprocess.run(["umount", "/etc/" + name], stderr=subprocess.DEVNULL)
+
+    # ------------------------------------------------------------ table
+    by = {(r["workload"], r["broker"]): r for r in runs}
+    rows = []
+    for wl in wls:
+        for lbl, better, fn in wl["figures"]:
+            vals = {}
+            for b in ("kmqttd", "mosquitto", "relay"):
+                r = by.get((wl["id"], b))
+                vals[b] = fn(r["result"]) if r and r["result"] else None
+            rows.append(dict(workload=wl["id"], title=wl["title"], figure=lbl,
+                             better=better, **vals,
+                             ratio=None if vals["kmqttd"] is None or not vals["mosquitto"]
+                             else vals["kmqttd"] / vals["mosquitto"]))
+    hdr = ("wl", "figure", "better", "kmqttd", "mosquitto", "kmq/mosq", "relay")
+    lines = []
+    for row in rows:
+        lines.append((row["workload"], row["figure"], row["better"],
+                      fmt(row["kmqttd"]), fmt(row["mosquitto"]),
+                      ratio(row["kmqttd"], row["mosquitto"]), fmt(row["relay"])))
+    w = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(hdr)]
+    print()
+    print(f"kmqttd vs mosquitto {info['mosquitto_version']} -- kernel "
+          f"{info['release']}, {info['cpus']} vCPUs (QEMU TCG), "
+          f"{'quick' if args.quick else 'full'} run, per-client queue "
+          f"{MAX_QUEUED} / inflight {MAX_INFLIGHT} on both brokers")
+    print("better: 'higher' or 'lower' is better for the figure (latency, time,"
+          " memory, loss: lower); kmq/mosq is kmqttd's figure divided by mosquitto's")
+    print("  ".join(h.ljust(w[i]) if i < 3 else h.rjust(w[i]) for i, h in enumerate(hdr)))
+    last = None
+    for row in lines:
+        if last and row[0] != last:
+            print()
+        last = row[0]
+        print("  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i]) for i, c in enumerate(row)))
+    print()
+    for wl in wls:
+        print(f"  {wl['id']:3s} {wl['title']}")
+    notes = []
+    for r in runs:
+        res = r["result"] or {}
+        bits = []
+        if r["rc"] != 0:
+            bits.append(f"exit status {r['rc']}")
+        if res.get("drain") == "timeout":
+            bits.append("drain timed out")
+        if res.get("connect_only") and res.get("connected", 0) < res["connect_only"]:
+            bits.append(f"only {res.get('connected')} of {res['connect_only']} connected")
+        for k in ("duplicates", "out_of_order", "bad", "errors", "protocol_errors",
+                  "failed", "window_resets"):
+            if res.get(k):
+                bits.append(f"{k} {res[k]}")
+        if res.get("lost"):
+            bits.append(f"lost {res['lost']} of {res['expected']}"
+                        + (f" (kmqttd counted {r['broker_dropped']} dropped)"
+                           if "broker_dropped" in r else ""))
+        if r.get("broker_died"):
+            bits.append("BROKER DIED")
+        if bits:
+            notes.append(f"  {r['workload']}/{r['broker']}: " + ", ".join(bits))
+    if notes:
+        print("\nnotes:")
+        print("\n".join(notes))
+    total = time.monotonic() - t_start
+    print(f"\n{len(runs)} runs in {total:.0f} s, {failed} failed; results: "
+          f"{os.path.relpath(out, TOP)}")
+    with open(out, "w") as f:
+        json.dump(dict(info=info, table=rows, runs=runs), f, indent=1)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
