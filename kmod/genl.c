@@ -276,13 +276,14 @@ static int kmq_nl_listener_dump(struct sk_buff *skb,
 struct kmq_listener_reply {
 	struct kmq_net *kn;
 	struct kmq_listener *l;
+	u32 conns;
 };
 
 static int kmq_fill_listener_cb(struct sk_buff *skb, void *arg)
 {
 	struct kmq_listener_reply *r = arg;
 
-	return kmq_fill_listener(skb, r->l, 0);
+	return kmq_fill_listener(skb, r->l, r->conns);
 }
 
 static int kmq_nl_listener_get(struct sk_buff *skb, struct genl_info *info)
@@ -300,6 +301,8 @@ static int kmq_nl_listener_get(struct sk_buff *skb, struct genl_info *info)
 	list_for_each_entry(l, &kn->listeners, node)
 		if (l->id == id)
 			r.l = l;
+	if (r.l)
+		r.conns = kmq_listener_conns(kn, id);
 	ret = r.l ? kmq_reply(info, KMQTTD_CMD_LISTENER_GET,
 			      kmq_fill_listener_cb, &r) : -ENOENT;
 	mutex_unlock(&kn->lock);

@@ -74,13 +74,13 @@ expect 2 "listener: unknown command 'bogus'" -- listener bogus
 expect 2 "listener add: missing ADDR:PORT" -- listener add
 expect 2 "bad IPv4 address" -- listener add 1.2.3:80
 expect 2 "bad IPv4 address" -- listener add localhost:80
-expect 2 "bad IPv6 address" -- listener add [::g]:80
+expect 2 "bad IPv6 address" -- listener add '[::g]:80'
 expect 2 "missing ':PORT'" -- listener add 0.0.0.0
 expect 2 "in brackets" -- listener add ::1:1883
-expect 2 "missing ']'" -- listener add [::1:1883
+expect 2 "missing ']'" -- listener add '[::1:1883'
 expect 2 "bad port (want 1-65535)" -- listener add 0.0.0.0:0
 expect 2 "bad port (want 1-65535)" -- listener add 0.0.0.0:65536
-expect 2 "bad port (want 1-65535)" -- listener add [::]:x
+expect 2 "bad port (want 1-65535)" -- listener add '[::]:x'
 expect 2 "missing address" -- listener add :1883
 expect 2 "unexpected argument 'x'" -- listener add 0.0.0.0:1 x
 expect 2 "missing on|off after 'qos3'" -- listener add 0.0.0.0:1 qos3
@@ -260,7 +260,7 @@ u16 KMQTTD_A_LISTENER_PORT 8883
 u32 KMQTTD_A_LISTENER_CONNS 0
 ack
 EOF
-rr lstadd 0 "" -- listener add [::]:8883
+rr lstadd 0 "" -- listener add '[::]:8883'
 req_is "KMQTTD_CMD_LISTENER_ADD
   KMQTTD_A_LISTENER_FAMILY u16 10
   KMQTTD_A_LISTENER_ADDR bin 00000000000000000000000000000000
@@ -298,7 +298,7 @@ rr ack 0 "" -- listener del id 7
 req_is "KMQTTD_CMD_LISTENER_DEL
   KMQTTD_A_LISTENER_ID u32 7"
 [ -s "$TMP/out" ] && bad "listener del printed: $(cat "$TMP/out")" || ok "listener del is silent"
-rr ack 0 "" -- listener del [::1]:1884
+rr ack 0 "" -- listener del '[::1]:1884'
 req_is "KMQTTD_CMD_LISTENER_DEL
   KMQTTD_A_LISTENER_FAMILY u16 10
   KMQTTD_A_LISTENER_ADDR bin 00000000000000000000000000000001
@@ -538,6 +538,7 @@ u16 KMQTTD_A_EVENT_FAMILY AF_INET
 ip KMQTTD_A_EVENT_ADDR 127.0.0.1
 u16 KMQTTD_A_EVENT_PORT 4000
 u8 KMQTTD_A_EVENT_CLEAN 1
+u32 KMQTTD_A_EVENT_REASON 0
 msg KMQTTD_CMD_EVENT
 u32 KMQTTD_A_EVENT_TYPE KMQTTD_EVENT_DISCONNECTED
 str KMQTTD_A_EVENT_CLIENT_ID c 1
@@ -583,6 +584,22 @@ rr events 0 "" -- monitor -c 2 -t
 	ok "monitor -c 2 -t" || bad "monitor -c 2 -t: $(cat "$TMP/out")"
 rr events 0 "" -- monitor -j -t -c 1
 pycheck "monitor -j -t has time" 'd["time"] > 1e9'
+
+# --- bash completion ---------------------------------------------------
+comp() {	# comp WORDS...: the completions of the last word
+	bash -c 'source ./mqctl.bash-completion
+		COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		COMPREPLY=(); _mqctl; echo "${COMPREPLY[*]}"' comp "$@"
+}
+cmds=$("$MQCTL" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p' | tr '\n' ' ')
+[ "$(comp mqctl '')" = "${cmds% }" ] && ok "completion: commands = mqctl --help" ||
+	bad "completion commands '$(comp mqctl '')' vs --help '$cmds'"
+names=$("$MQCTL" help set | sed -n '/^Settings:/,$s/^  \([a-z0-9_]*\) .*/\1/p' | tr '\n' ' ')
+[ "$(comp mqctl set '')" = "${names% }" ] && ok "completion: settings = mqctl help set" ||
+	bad "completion settings '$(comp mqctl set '')' vs help '$names'"
+[ "$(comp mqctl client kick x --p)" = "--purge" ] && ok "completion: kick --purge" || bad "completion: kick --p"
+[ "$(comp mqctl retain '')" = "list del" ] && ok "completion: retain sub-commands" || bad "completion: retain"
+[ "$(comp mqctl set retain_available '')" = "yes no" ] && ok "completion: boolean values" || bad "completion: yes no"
 
 # --- JSON keys match the YAML spec -----------------------------------
 if [ -x "$PY" ] && "$PY" -c 'import yaml' 2>/dev/null && [ -f "$SPEC" ]; then
