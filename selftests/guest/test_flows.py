@@ -52,7 +52,7 @@ def _readline(p, timeout):
     return p.stdout.readline().rstrip(b"\n")
 
 
-@test()
+@test(timeout=180)
 def mosquitto_clients_each_qos():
     for qos in (0, 1, 2):
         t = topic("flow%d" % qos)
@@ -69,7 +69,7 @@ def mosquitto_clients_each_qos():
                  "QoS %d messages, in order" % qos)
 
 
-@test()
+@test(timeout=120)
 def mosquitto_sub_persistent_session():
     t, x = topic("pers"), session_id()
     on_cleanup(lambda: clear_session(x))
