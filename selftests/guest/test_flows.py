@@ -2,6 +2,7 @@
 mosquitto_sub at QoS 0/1/2, persistent sessions across reconnects,
 retained messages, the Will of a killed client, takeover."""
 
+import os
 import select
 import signal
 import subprocess
@@ -35,21 +36,37 @@ def pub(*args):
 
 
 def wait_subscribed(t, p):
-    """Publish probes at QoS 0 until the mosquitto_sub shows one."""
-    deadline = time.monotonic() + 15
+    """Publish probes at QoS 0 until the mosquitto_sub shows one, then
+    read the other probes that may follow (up to the "done" marker)."""
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         pub("-t", t, "-m", "probe")
-        line = _readline(p, 0.5)
+        line = _readline(p, 1.0)
         if line == b"probe":
+            pub("-t", t, "-m", "done")
+            while line != b"done":
+                line = _readline(p, 10)
+                check(line is not None, "probe marker")
             return
     raise AssertionError("mosquitto_sub never subscribed")
 
 
 def _readline(p, timeout):
-    r, _, _ = select.select([p.stdout], [], [], timeout)
-    if not r:
-        return None
-    return p.stdout.readline().rstrip(b"\n")
+    """One line of p's output, or None after timeout.  Reads the pipe
+    directly: select() cannot see lines already in a Python buffer."""
+    buf = p.__dict__.setdefault("linebuf", bytearray())
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([p.stdout], [], [], left)[0]:
+            return None
+        data = os.read(p.stdout.fileno(), 4096)
+        if not data:
+            return bytes(buf) if buf else None
+        buf += data
+    line, _, rest = bytes(buf).partition(b"\n")
+    buf[:] = rest
+    return line
 
 
 @test(timeout=180)
@@ -134,7 +151,7 @@ def takeover_by_mosquitto_sub():
     t, x = topic("take"), cid()
     first = Paho(client_id=x)
     first.subscribe(t)
-    p = sub_proc("-t", t, "-i", x, "-C", "2")
+    p = sub_proc("-t", t, "-i", x)
     first.wait_disconnected()
     first.close()               # no automatic reconnection
     wait_subscribed(t, p)
