@@ -457,9 +457,7 @@ static int kmq_publish_q3(struct kmq_conn *conn, struct kmq_publish *p,
 		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
 		return kmq_q3_answer_refused(conn, p->pid, mode);
 	}
-	if (p->retain)
-		kmq_retain_store(kn, m);
-	ret = kmq_q3_publish(conn, m, ask, p->pid, mode);
+	ret = kmq_q3_publish(conn, m, ask, p->pid, mode, p->retain);
 	kmq_msg_put(m);
 	if (ret == -ENOSPC)
 		return kmq_q3_answer_refused(conn, p->pid, mode);

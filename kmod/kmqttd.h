@@ -627,7 +627,7 @@ struct kmq_route_result {
 void kmq_route_counted(struct kmq_net *kn, struct kmq_scratch *sc,
 		       struct kmq_msg *m, struct kmq_route_result *rr);
 int kmq_q3_publish(struct kmq_conn *conn, struct kmq_msg *m,
-		   const struct kmq_qos3 *ask, u16 pid, u8 mode);
+		   const struct kmq_qos3 *ask, u16 pid, u8 mode, bool retain);
 bool kmq_q3_pending(struct kmq_conn *conn, u16 pid);
 bool kmq_q3_pubrel(struct kmq_conn *conn, u16 pid);
 void kmq_q3_confirm(struct kmq_q3 *q);

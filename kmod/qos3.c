@@ -215,12 +215,13 @@ bool kmq_q3_pubrel(struct kmq_conn *conn, u16 pid)
  * @ask: the required count and timeout
  * @pid: the publisher's packet id
  * @mode: KMQ_Q3_NATIVE, KMQ_Q3_TOPIC_Q1 or KMQ_Q3_TOPIC_Q2
+ * @retain: store @m as the retained message once the limits accept it
  *
  * Return: 0, or -ENOSPC when a pending limit refuses the request (the
  * caller answers at once; the message is not routed).
  */
 int kmq_q3_publish(struct kmq_conn *conn, struct kmq_msg *m,
-		   const struct kmq_qos3 *ask, u16 pid, u8 mode)
+		   const struct kmq_qos3 *ask, u16 pid, u8 mode, bool retain)
 {
 	struct kmq_session *s = conn->sess;
 	struct kmq_net *kn = conn->kn;
@@ -262,6 +263,8 @@ int kmq_q3_publish(struct kmq_conn *conn, struct kmq_msg *m,
 		  READ_ONCE(kn->set.qos3_timeout);
 	queue_delayed_work(kmq_wq, &q->timeout, msecs_to_jiffies(timeout));
 
+	if (retain)
+		kmq_retain_store(kn, m);
 	m->q3 = q;
 	kmq_route_counted(kn, &conn->scratch, m, &rr);
 
