@@ -5,19 +5,27 @@
 #   stage 2  libFuzzer targets, briefly (CHECK_FUZZ_SECONDS, default 5)
 #   stage 3  kmqttd.ko for Debian 6.1 and 6.12, warning-free; mqctl;
 #            checkpatch --strict; sparse
-#   stage 4  the selftests inside a QEMU guest of each kernel
+#   stage 4  the selftests inside a QEMU guest of each kernel, the
+#            sanitizer kernel (make debug-kernel) included
 #
 # Every stage's TAP lines are renumbered into one stream; a stage that
 # dies without reporting a failure is reported as one.  The last line is
 # "N passed, M failed".  Exit status 0 only if nothing failed.
 #
-# Environment: CHECK_KERNELS (default "6.1 6.12"), CHECK_FUZZ_SECONDS,
-# CHECK_ONLY (a regex of stage names to run).
+# Environment: CHECK_KERNELS (default "6.1 6.12"; "6.1 6.12 debug" with CHECK_DEBUG=1),
+# CHECK_DEBUG=1 (add the sanitizer kernel: build and guest run),
+# CHECK_FUZZ_SECONDS, CHECK_ONLY (a regex of stage names to run).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 
-kernels=${CHECK_KERNELS:-"6.1 6.12"}
+# The sanitizer kernel: built once into a cache (scripts/debug-kernel.sh,
+# 20-30 min from cold on 2 CPUs), its guest pass is the slowest stage.
+if [ "${CHECK_DEBUG:-0}" = 1 ]; then
+	kernels=${CHECK_KERNELS:-"6.1 6.12 debug"}
+else
+	kernels=${CHECK_KERNELS:-"6.1 6.12"}
+fi
 fuzz_seconds=${CHECK_FUZZ_SECONDS:-5}
 only=${CHECK_ONLY:-.}
 pass=0
@@ -90,12 +98,29 @@ build_tap() { # name cmd...: one TAP line for a build step
 }
 run_stage build build_tap "kmqttd.ko for 6.1, warning-free" make -s module-6.1
 run_stage build build_tap "kmqttd.ko for 6.12, warning-free" make -s module-6.12
+case " $kernels " in
+*" debug "*)
+	run_stage build build_tap "debug kernel (KASAN, lockdep, kmemleak...)" \
+		scripts/debug-kernel.sh
+	run_stage build build_tap "kmqttd.ko for the debug kernel, warning-free" \
+		make -s module-debug
+	;;
+esac
 run_stage build build_tap "mqctl" make -s tools
 run_stage build build_tap "checkpatch --strict" scripts/checkpatch.sh
 run_stage build build_tap "sparse (C=2), both kernels" scripts/sparse.sh
 run_stage build build_tap "netlink spec matches uapi header" tools/ynl-check.sh
 
+no_debug_kernel() {
+	echo "not ok - no debug kernel (see the build stage; make debug-kernel)"
+}
 for k in $kernels; do
+	# A debug kernel that failed to build above is not retried by vm.sh.
+	if [ "$k" = debug ] && echo build | grep -Eq "$only" &&
+		! scripts/debug-kernel.sh --check; then
+		run_stage "guest-$k" no_debug_kernel
+		continue
+	fi
 	run_stage "guest-$k" selftests/vm.sh --kernel "$k" -- selftests/guest/run.sh
 done
 

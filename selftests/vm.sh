@@ -5,7 +5,7 @@
 #
 # vm.sh - run a command in a throw-away QEMU guest with kmqttd loaded.
 #
-# usage: selftests/vm.sh [--kernel 6.1|6.12|RELEASE] [--no-module]
+# usage: selftests/vm.sh [--kernel 6.1|6.12|debug|RELEASE] [--no-module]
 #                        [--hostfwd HOSTPORT:GUESTPORT] [--] CMD [ARG...]
 #
 # Boots Debian's kernel with a tiny initramfs (selftests/lib/), the host's /
@@ -14,6 +14,12 @@
 # path.  Then: insmod the module (unless --no-module), wait for a listener
 # on TCP 1883, run CMD in the repo top, kill its leftovers, rmmod the module
 # and scan the kernel log for warnings, oopses, leaks...
+#
+# "--kernel debug" is the sanitizer kernel (KASAN, KFENCE, lockdep, UBSAN,
+# DEBUG_OBJECTS, kmemleak) that scripts/debug-kernel.sh builds once into its
+# cache (make debug-kernel; built here if missing).  It has every driver
+# built in.  After the unload the guest runs two kmemleak scans; a leak whose
+# backtrace is in the module fails the run (other leaks are only listed).
 #
 # CMD's stdout+stderr stream to our stdout; the kernel log is kept apart
 # (build/vm/console-<kernel>.log) and its tail printed to stderr on failure.
@@ -28,18 +34,21 @@
 #   KMQ_NO_WAIT=1   do not wait for a TCP listener after insmod
 #   KMQ_WAIT_PORT   port to wait for (default 1883)
 #   KMQ_*           every other KMQ_ variable is passed to CMD, plus
-#                   KMQ_TOP (repo top), KMQ_KERNEL (6.1 or 6.12) and, when
+#                   KMQ_TOP (repo top), KMQ_KERNEL (6.1, 6.12, debug) and, when
 #                   a module is loaded, KMQ_MODULE=/run/kmq-vm/module.ko
 #                   (a copy of it that the guest can always reach)
 #   VM_KERNEL       default for --kernel (6.1)
 #   VM_MEM          guest memory in MiB (2048)
 #   VM_SMP          guest CPUs (2)
-#   VM_TIMEOUT      host-side limit in seconds (1800); the guest is killed
+#   VM_TIMEOUT      host-side limit in seconds (1800, debug: 3600); the
+#                   guest is then killed.  With the debug kernel,
+#                   KMQ_TEST_TIMEOUT (selftests/guest) defaults to 120 s
 #   VM_STOP_GRACE   seconds a stopped (Ctrl-C, SIGTERM) guest gets to finish
 #   VM_APPEND       extra kernel command line
 #   VM_QEMU_ARGS    extra QEMU arguments (word-split)
 #   VM_LOG          where to save the guest kernel log
-#                   (default build/vm/console-<kernel>.log)
+#                   (default build/vm/console-<kernel>.log; kmemleak's
+#                   report goes next to it, as kmemleak-<kernel>.txt)
 #   VM_QUIET=1      do not print harness progress/summary on success
 #
 # Ctrl-C (or SIGTERM) asks the guest to stop CMD; the module is still
@@ -58,6 +67,9 @@ HARNESS_FAIL=125
 # poison corruption, and "kernel BUG at" is BUG_ON().
 BAD_RE='WARNING:|BUG:|Oops|general protection|Kernel panic|kmqttd: LEAK|Objects remaining|hung_task|soft lockup|UBSAN|KASAN'
 BAD_RE+='|BUG [^ ]+ \(.*\): |kernel BUG at'
+# The sanitizer kernel's checkers (most also print "BUG:" or "WARNING:").
+BAD_RE+='|ODEBUG:|possible circular locking|possible recursive locking'
+BAD_RE+='|inconsistent lock state|suspicious RCU usage'
 
 msg() { echo "$SELF: $*" >&2; }
 die() { msg "$*"; exit $HARNESS_FAIL; }
@@ -94,7 +106,16 @@ fi
 # ------------------------------------------------------------ kernel
 # Accept "6.1", "6.12" or a full release such as "6.12.117+deb12-amd64";
 # a short name picks the newest /boot/vmlinuz-<short>.* installed.
+kimage=
+moddir=
 case $kernel in
+debug)
+	dkdir=$("$TOP/scripts/debug-kernel.sh" --print-dir)
+	"$TOP/scripts/debug-kernel.sh" || die "no debug kernel (make debug-kernel)"
+	krel=$(cat "$dkdir/kernel.release")
+	kimage=$dkdir/vmlinux
+	moddir=$dkdir/modules
+	;;
 *.*.*) krel=$kernel ;;
 *.*)
 	krel=$(for f in /boot/vmlinuz-"$kernel".[0-9]*; do
@@ -103,11 +124,15 @@ case $kernel in
 	;;
 *) die "bad --kernel '$kernel' (want 6.1, 6.12 or a full release)" ;;
 esac
-if [ -z "$krel" ] || [ ! -r "/boot/vmlinuz-$krel" ]; then
-	die "no readable /boot/vmlinuz for kernel '$kernel'"
+if [ "$kernel" = debug ]; then
+	kshort=debug
+else
+	if [ -z "$krel" ] || [ ! -r "/boot/vmlinuz-$krel" ]; then
+		die "no readable /boot/vmlinuz for kernel '$kernel'"
+	fi
+	[ -d "/lib/modules/$krel" ] || die "no /lib/modules/$krel"
+	kshort=$(echo "$krel" | cut -d. -f1,2)
 fi
-[ -d "/lib/modules/$krel" ] || die "no /lib/modules/$krel"
-kshort=$(echo "$krel" | cut -d. -f1,2)
 
 # ------------------------------------------------------------ module
 modname=
@@ -138,12 +163,15 @@ fi
 # ------------------------------------------------------------ initramfs
 mkdir -p "$TOP/build/vm" || die "cannot create $TOP/build/vm"
 initrd=$TOP/build/vm/initramfs-$krel.cpio.gz
-"$LIB/mkinitramfs.sh" "$krel" "$initrd" || die "cannot build $initrd"
+KMQ_KIMAGE=$kimage KMQ_MODDIR=$moddir "$LIB/mkinitramfs.sh" "$krel" "$initrd" ||
+	die "cannot build $initrd"
 # Boot the uncompressed kernel through PVH when possible (much faster).
-kimage=$TOP/build/vm/vmlinux-$krel
-if ! "$LIB/extract-vmlinux.sh" "/boot/vmlinuz-$krel" "$kimage"; then
-	msg "cannot extract vmlinux from /boot/vmlinuz-$krel, booting it as is"
-	kimage=/boot/vmlinuz-$krel
+if [ -z "$kimage" ]; then
+	kimage=$TOP/build/vm/vmlinux-$krel
+	if ! "$LIB/extract-vmlinux.sh" "/boot/vmlinuz-$krel" "$kimage"; then
+		msg "cannot extract vmlinux from /boot/vmlinuz-$krel, booting it as is"
+		kimage=/boot/vmlinuz-$krel
+	fi
 fi
 
 # ------------------------------------------------------------ exchange dir
@@ -170,6 +198,12 @@ trap cleanup EXIT
 	echo "KMQ_WAIT_PORT=$(shq "${KMQ_WAIT_PORT:-1883}")"
 } >"$xfer/config"
 printf '%s\0' "$@" >"$xfer/argv"
+# The debug kernel runs the selftests 2-3 times slower: more time for the
+# guest and for each test (selftests/guest/harness.py).
+if [ "$kshort" = debug ]; then
+	: "${VM_TIMEOUT:=3600}" "${KMQ_TEST_TIMEOUT:=120}"
+	export KMQ_TEST_TIMEOUT
+fi
 {
 	for n in $(compgen -e); do
 		case $n in
@@ -237,11 +271,12 @@ trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
 trap 'on_signal HUP' HUP
 
+vm_timeout=${VM_TIMEOUT:-1800}
 t0=$(date +%s.%N)
 # timeout(1) runs QEMU in its own process group: signals reach it only
 # through the traps above.  stdin is /dev/null so the stdio chardev never
 # touches the terminal.
-timeout -k 10 "${VM_TIMEOUT:-1800}" "${qemu[@]}" </dev/null &
+timeout -k 10 "$vm_timeout" "${qemu[@]}" </dev/null &
 qpid=$!
 while :; do
 	done_pid=
@@ -275,7 +310,7 @@ fi
 
 fail=
 if [ "$qrc" = 124 ]; then
-	fail="timed out after ${VM_TIMEOUT:-1800} s, guest killed"
+	fail="timed out after $vm_timeout s, guest killed"
 elif [ ! -s "$conlog" ]; then
 	die "QEMU failed to start (status $qrc)"
 fi
@@ -299,12 +334,28 @@ if [ -n "$bad" ]; then
 	fail="${fail:+$fail; }suspicious kernel log"
 fi
 
+# kmemleak (the debug kernel), scanned by the guest after the unload.
+leaks=
+if [ "$(status kmemleak)" = off ]; then
+	fail="${fail:+$fail; }kmemleak could not scan (disabled itself?)"
+elif [ -f "$xfer/kmemleak.txt" ]; then
+	leaklog=$(dirname "$logfile")/kmemleak-$kshort.txt
+	cp "$xfer/kmemleak.txt" "$leaklog" 2>/dev/null || leaklog=$xfer/kmemleak.txt
+	leaks=$("$LIB/kmemleak-check.py" "$leaklog" "${modname:-kmqttd}" \
+		${module:+"$xfer/module.ko" "$xfer/sections.txt"}) ||
+		fail="${fail:+$fail; }kmemleak: ${modname:-kmqttd} leaked memory (all: $leaklog)"
+fi
+
 rc=$(status rc)
 if [ -n "$fail" ]; then
 	msg "FAILED: $fail"
 	if [ -n "$bad" ]; then
 		msg "offending kernel log lines:"
 		printf '%s\n' "$bad" | head -n 40 >&2
+	fi
+	if [ -n "$leaks" ]; then
+		msg "memory leaked by ${modname:-kmqttd} (kmemleak):"
+		printf '%s\n' "$leaks" | head -n 80 >&2
 	fi
 	msg "---- tail of the guest kernel log ($logfile) ----"
 	tail -n 60 "$logfile" >&2

@@ -14,11 +14,15 @@
 # Outputs:
 #   status   key=value lines: insmod= listen= rc= stopped= rmmod= finished=
 #   dmesg.txt  the kernel log after the unload
+#   kmemleak.txt, sections.txt  kernels with kmemleak (the debug kernel):
+#            /sys/kernel/debug/kmemleak after the unload and two scans,
+#            and the module's section addresses before it
 #
 # The command's stdout/stderr go to /dev/hvc0 (vm.sh's stdout); everything
 # this script prints goes to the kernel console (ttyS0, the host's log).
 
 X=/run/kmq-vm
+KMEMLEAK=/sys/kernel/debug/kmemleak
 # shellcheck source=/dev/null
 . $X/config
 
@@ -79,6 +83,8 @@ finish() {
 	reap_strays
 	log "finishing"
 	if [ -n "$VM_MODNAME" ] && grep -q "^$VM_MODNAME " /proc/modules; then
+		[ ! -e $KMEMLEAK ] ||
+			grep -H . /sys/module/"$VM_MODNAME"/sections/.* >$X/sections.txt 2>/dev/null
 		log "unloading $VM_MODNAME"
 		local i ok=0
 		# A just-closed socket may hold a reference for a moment: retry
@@ -88,6 +94,19 @@ finish() {
 			sleep 0.5
 		done
 		if [ $ok = 1 ]; then st rmmod=ok; else st rmmod=fail; fi
+	fi
+	# Leaks: kmemleak only reports objects older than 5 s that stayed
+	# unreferenced through a whole scan, hence scan, wait, scan.
+	if [ -e $KMEMLEAK ]; then
+		log "kmemleak: scanning"
+		if echo scan >$KMEMLEAK && sleep 5 && echo scan >$KMEMLEAK &&
+			cat $KMEMLEAK >$X/kmemleak.txt; then
+			log "kmemleak: done"
+			st kmemleak=done
+		else
+			log "kmemleak: cannot scan (disabled?)"
+			st kmemleak=off
+		fi
 	fi
 	dmesg >$X/dmesg.txt 2>/dev/null
 	log "done"

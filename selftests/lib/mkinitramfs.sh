@@ -17,12 +17,17 @@
 # busybox, the kernel image and its modules.dep/modules.builtin) differs from
 # the one recorded next to OUTPUT.  Safe to run concurrently (the result is
 # renamed into place atomically).
+#
+# KMQ_MODDIR and KMQ_KIMAGE replace /lib/modules/KVER and /boot/vmlinuz-KVER
+# for a kernel that is not installed (the debug kernel of
+# scripts/debug-kernel.sh: every driver built in, so no module in the image).
 set -euo pipefail
 
 LIB=$(cd "$(dirname "$0")" && pwd)
 KVER=${1:?usage: mkinitramfs.sh KVER OUTPUT}
 OUT=${2:?usage: mkinitramfs.sh KVER OUTPUT}
-MODDIR=/lib/modules/$KVER
+MODDIR=${KMQ_MODDIR:-/lib/modules/$KVER}
+KIMAGE=${KMQ_KIMAGE:-/boot/vmlinuz-$KVER}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
 # Drivers the guest needs.  Anything listed in modules.builtin is skipped,
@@ -45,7 +50,7 @@ key=$(
 	{
 		echo "kver=$KVER"
 		cat "$LIB/mkinitramfs.sh" "$LIB/guest-init.sh" "$LIB/guest-run.sh"
-		stat -L -c '%n %s %Y' "$BUSYBOX" "/boot/vmlinuz-$KVER" \
+		stat -L -c '%n %s %Y' "$BUSYBOX" "$KIMAGE" \
 			"$MODDIR/modules.dep" "$MODDIR/modules.builtin"
 	} | sha256sum | cut -d' ' -f1
 )
