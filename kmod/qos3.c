@@ -296,10 +296,14 @@ static void kmq_q3_report(struct kmq_conn *conn, struct kmq_q3 *q)
 	};
 	struct kmq_publish p = {};
 	struct kmq_msg *m;
-	char topic[96], payload[192];
+	char payload[192];
+	char *topic;
 
-	p.topic.len = scnprintf(topic, sizeof(topic), "$qos3/result/%s",
-				conn->sess->client_id);
+	/* the whole client id: a cut topic could split a UTF-8 character */
+	topic = kasprintf(GFP_KERNEL, "$qos3/result/%s", conn->sess->client_id);
+	if (!topic)
+		return;
+	p.topic.len = min_t(size_t, strlen(topic), 65535);
 	p.topic.p = topic;
 	p.payload_len = scnprintf(payload, sizeof(payload),
 				  "{\"pid\":%u,\"result\":\"%s\",\"confirmed\":%u,\"required\":%u,\"matched\":%u,\"unconfirmable\":%u}",
@@ -309,6 +313,7 @@ static void kmq_q3_report(struct kmq_conn *conn, struct kmq_q3 *q)
 	p.payload = payload;
 	p.qos = 1;
 	m = kmq_msg_new(&p);
+	kfree(topic);
 	if (!m)
 		return;
 	kmq_route(conn->kn, &conn->scratch, m);
