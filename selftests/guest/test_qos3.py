@@ -116,6 +116,15 @@ def no_more_answers(c, what="answer"):
     check_eq(p.type, PINGRESP, "no extra %s before PINGRESP (%r)" % (what, p))
 
 
+def wait_offline(client_id):
+    """Wait until the broker has seen the client go (its DISCONNECT may
+    still be unread when the client returns from disconnect())."""
+    def gone():
+        out = mqctl("-j", "client", "show", client_id).stdout
+        return not json.loads(out).get("connected")
+    wait_for(gone, 10, "%s offline" % client_id)
+
+
 def q3stats():
     s = stats()
     for k in ("qos3_requested", "qos3_confirmed", "qos3_timed_out",
@@ -742,6 +751,7 @@ def persistent_publisher_answered_on_reconnect():
     pid = c.send_publish3(t, b"x", 1, 5000)
     d = s.expect(PUBLISH)
     c.disconnect()
+    wait_offline(ident)
     s.send(ack_pkt(PUBACK, d.pid))
     wait_for(lambda: q3stats()["pending"] == 0, 5, "the request ended")
     r = Raw(port=Q3PORT)
@@ -755,6 +765,7 @@ def persistent_publisher_answered_on_reconnect():
     pid = cv.publish(q3.convention_topic(t, 1, 5000), b"y", 1, wait=False)
     d = s.expect(PUBLISH)
     cv.disconnect()
+    wait_offline(ident)
     s.send(ack_pkt(PUBACK, d.pid))
     wait_for(lambda: q3stats()["pending"] == 0, 5, "the request ended")
     cv = conv(ident, clean=False, subscribe=False)
