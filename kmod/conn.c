@@ -571,6 +571,9 @@ static void kmq_release_work(struct work_struct *work)
 	wake_up(&kn->conns_wq);
 	mutex_unlock(&kn->lock);
 
+	set_bit(KMQ_CONN_RELEASED, &conn->flags);
+	smp_mb__after_atomic();	/* pairs with wait_var_event() */
+	wake_up_var(&conn->flags);
 	kmq_conn_put(conn);
 }
 
@@ -598,7 +601,31 @@ void kmq_conn_close(struct kmq_conn *conn, int reason)
 	if (test_and_set_bit(KMQ_CONN_CLOSING, &conn->flags))
 		return;
 	conn->close_reason = reason;
-	queue_work(kmq_wq, &conn->release_work);
+	queue_work(kmq_release_wq, &conn->release_work);
+}
+
+/**
+ * kmq_conn_wait_released() - wait until a closing connection is released
+ * @conn: the connection (kmq_conn_close() called, a reference held)
+ *
+ * Used by a CONNECT that takes over a session, and by a kick, so that
+ * the session is detached (Will published, inflight state requeued)
+ * before it is reused.
+ *
+ * This waits for the release work like flush_work() would, without
+ * telling lockdep: every connection's io_work and release_work share one
+ * lockdep class each, and a release waits for its own io_work, so
+ * "io_work of B waits for the release of A" reads as a cycle.  It is
+ * none: only a connection still in CONNECT (not attached to a session,
+ * so nobody waits for its release) ever waits here, and the release it
+ * waits for runs on kmq_release_wq, whose slots io_work never holds.
+ *
+ * Context: process context; sleeps.
+ */
+void kmq_conn_wait_released(struct kmq_conn *conn)
+{
+	wait_var_event(&conn->flags,
+		       test_bit(KMQ_CONN_RELEASED, &conn->flags));
 }
 
 /**

@@ -119,6 +119,82 @@ static int kmq_fill_stats(struct sk_buff *skb, struct kmq_net *kn)
 	return 0;
 }
 
+/**
+ * kmq_nl_put_str() - put a NUL-terminated string attribute, maybe cut short
+ * @skb: the message
+ * @attr: attribute type
+ * @str: the bytes (need not be NUL-terminated)
+ * @len: their length
+ * @cut: put at most KMQ_NL_STR_CUT bytes, ending on a UTF-8 boundary
+ *
+ * Client ids, user names, topic filters and topics may each be 65535
+ * bytes long, so one object may not fit an empty dump buffer (at most
+ * 32 KiB).  Such an object is put again with @cut set and flagged
+ * TRUNCATED (see kmq_nl_dump_one()).
+ *
+ * Return: 0, or -EMSGSIZE.
+ */
+int kmq_nl_put_str(struct sk_buff *skb, int attr, const void *str, size_t len,
+		   bool cut)
+{
+	const u8 *s = str;
+	struct nlattr *a;
+
+	if (cut && len > KMQ_NL_STR_CUT) {
+		len = KMQ_NL_STR_CUT;
+		while (len && (s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	a = nla_reserve(skb, attr, len + 1);
+	if (!a)
+		return -EMSGSIZE;
+	memcpy(nla_data(a), s, len);
+	((char *)nla_data(a))[len] = '\0';
+	return 0;
+}
+
+/**
+ * kmq_nl_dump_one() - add one object to a dump
+ * @skb: the dump buffer
+ * @cb: the dump state
+ * @fam: the netlink family
+ * @cmd: the command of the message
+ * @fill: puts the object's attributes; its third argument is "cut"
+ * @arg: the object
+ *
+ * An object too large for an empty buffer is put with its strings cut
+ * (@fill(skb, arg, true) must then fit), instead of ending the dump with
+ * an error.
+ *
+ * Return: 0, or -EMSGSIZE when the buffer is full (resume in the next).
+ */
+int kmq_nl_dump_one(struct sk_buff *skb, struct netlink_callback *cb,
+		    const struct genl_family *fam, u8 cmd,
+		    int (*fill)(struct sk_buff *skb, void *arg, bool cut),
+		    void *arg)
+{
+	bool empty = !skb->len, cut = false;
+	void *hdr;
+	int ret;
+
+again:
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  fam, NLM_F_MULTI, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	ret = fill(skb, arg, cut);
+	if (ret) {
+		genlmsg_cancel(skb, hdr);
+		if (ret == -EMSGSIZE && empty && !cut) {
+			cut = true;
+			goto again;
+		}
+		return ret;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
 /* Build a reply with one object filled by @fill. */
 static int kmq_reply(struct genl_info *info, u8 cmd,
 		     int (*fill)(struct sk_buff *skb, void *arg), void *arg)
@@ -362,8 +438,9 @@ static int kmq_put_u64c(struct sk_buff *skb, int attr, u64 v)
 }
 
 /* Context: kn->sess_lock held (keeps the session and its connection). */
-static int kmq_fill_client(struct sk_buff *skb, struct kmq_session *s)
+static int kmq_fill_client(struct sk_buff *skb, void *arg, bool cut)
 {
+	struct kmq_session *s = arg;
 	struct kmq_conn *conn = s->conn;
 	u32 inflight, queued;
 
@@ -372,7 +449,9 @@ static int kmq_fill_client(struct sk_buff *skb, struct kmq_session *s)
 	queued = s->out.queued;
 	spin_unlock(&s->lock);
 
-	if (nla_put_string(skb, KMQTTD_A_CLIENT_CLIENT_ID, s->client_id) ||
+	if (kmq_nl_put_str(skb, KMQTTD_A_CLIENT_CLIENT_ID, s->client_id,
+			   strlen(s->client_id), cut) ||
+	    (cut && nla_put_flag(skb, KMQTTD_A_CLIENT_TRUNCATED)) ||
 	    nla_put_u8(skb, KMQTTD_A_CLIENT_CONNECTED, !!conn) ||
 	    nla_put_u8(skb, KMQTTD_A_CLIENT_CLEAN, s->clean) ||
 	    nla_put_u32(skb, KMQTTD_A_CLIENT_INFLIGHT, inflight) ||
@@ -384,7 +463,8 @@ static int kmq_fill_client(struct sk_buff *skb, struct kmq_session *s)
 	if (kmq_put_addr(skb, &conn->peer, KMQTTD_A_CLIENT_FAMILY,
 			 KMQTTD_A_CLIENT_ADDR, KMQTTD_A_CLIENT_PORT) ||
 	    (conn->username &&
-	     nla_put_string(skb, KMQTTD_A_CLIENT_USERNAME, conn->username)) ||
+	     kmq_nl_put_str(skb, KMQTTD_A_CLIENT_USERNAME, conn->username,
+			    strlen(conn->username), cut)) ||
 	    kmq_put_u64c(skb, KMQTTD_A_CLIENT_CONNECTED_SINCE, conn->since) ||
 	    nla_put_u16(skb, KMQTTD_A_CLIENT_KEEPALIVE,
 			READ_ONCE(conn->keepalive)) ||
@@ -402,7 +482,12 @@ static int kmq_fill_client(struct sk_buff *skb, struct kmq_session *s)
 
 static int kmq_fill_client_cb(struct sk_buff *skb, void *arg)
 {
-	return kmq_fill_client(skb, arg);
+	return kmq_fill_client(skb, arg, false);
+}
+
+static int kmq_fill_client_cut_cb(struct sk_buff *skb, void *arg)
+{
+	return kmq_fill_client(skb, arg, true);
 }
 
 static int kmq_nl_client_get(struct sk_buff *skb, struct genl_info *info)
@@ -416,11 +501,15 @@ static int kmq_nl_client_get(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	mutex_lock(&kn->sess_lock);
 	s = kmq_session_find(kn, nla_data(a), strlen(nla_data(a)));
-	if (s)
+	if (s) {
 		ret = kmq_reply(info, KMQTTD_CMD_CLIENT_GET, kmq_fill_client_cb,
 				s);
-	else
+		if (ret == -EMSGSIZE)
+			ret = kmq_reply(info, KMQTTD_CMD_CLIENT_GET,
+					kmq_fill_client_cut_cb, s);
+	} else {
 		ret = -ENOENT;
+	}
 	mutex_unlock(&kn->sess_lock);
 	if (ret == -ENOENT)
 		NL_SET_ERR_MSG_ATTR(info->extack, a, "no such client");
@@ -433,23 +522,13 @@ static int kmq_nl_client_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	unsigned long id = cb->args[0];
 	struct kmq_session *s;
 	int ret = 0;
-	void *hdr;
 
 	mutex_lock(&kn->sess_lock);
 	xa_for_each_start(&kn->sess_ids, id, s, id) {
-		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-				  cb->nlh->nlmsg_seq, &kmq_genl_family,
-				  NLM_F_MULTI, KMQTTD_CMD_CLIENT_GET);
-		if (!hdr) {
-			ret = -EMSGSIZE;
+		ret = kmq_nl_dump_one(skb, cb, &kmq_genl_family,
+				      KMQTTD_CMD_CLIENT_GET, kmq_fill_client, s);
+		if (ret)
 			break;
-		}
-		ret = kmq_fill_client(skb, s);
-		if (ret) {
-			genlmsg_cancel(skb, hdr);
-			break;
-		}
-		genlmsg_end(skb, hdr);
 		cb->args[0] = id + 1;
 	}
 	mutex_unlock(&kn->sess_lock);
@@ -484,17 +563,36 @@ static int kmq_nl_client_kick(struct sk_buff *skb, struct genl_info *info)
 
 /* ---- subscriptions ---- */
 
+struct kmq_sub_one {
+	struct kmq_session *s;
+	struct kmq_sub *sub;
+};
+
+static int kmq_fill_sub(struct sk_buff *skb, void *arg, bool cut)
+{
+	struct kmq_sub_one *one = arg;
+
+	if (kmq_nl_put_str(skb, KMQTTD_A_SUB_CLIENT_ID, one->s->client_id,
+			   strlen(one->s->client_id), cut) ||
+	    kmq_nl_put_str(skb, KMQTTD_A_SUB_FILTER, one->sub->filter,
+			   one->sub->len, cut) ||
+	    nla_put_u8(skb, KMQTTD_A_SUB_QOS, one->sub->qos) ||
+	    (cut && nla_put_flag(skb, KMQTTD_A_SUB_TRUNCATED)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int kmq_nl_sub_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct kmq_net *kn = kmq_net(sock_net(skb->sk));
 	struct nlattr **a = kmq_dump_attrs(cb);
+	struct kmq_sub_one one;
 	const char *want_id = NULL, *want_f = NULL;
 	unsigned long id = cb->args[0];
 	struct kmq_session *s;
 	struct kmq_sub *sub;
 	int ret = 0;
 	long idx;
-	void *hdr;
 
 	if (a && a[KMQTTD_A_SUB_CLIENT_ID])
 		want_id = nla_data(a[KMQTTD_A_SUB_CLIENT_ID]);
@@ -513,23 +611,13 @@ static int kmq_nl_sub_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			if (want_f && (strlen(want_f) != sub->len ||
 				       memcmp(want_f, sub->filter, sub->len)))
 				continue;
-			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-					  cb->nlh->nlmsg_seq, &kmq_genl_family,
-					  NLM_F_MULTI, KMQTTD_CMD_SUB_GET);
-			if (!hdr) {
-				ret = -EMSGSIZE;
+			one.s = s;
+			one.sub = sub;
+			ret = kmq_nl_dump_one(skb, cb, &kmq_genl_family,
+					      KMQTTD_CMD_SUB_GET, kmq_fill_sub,
+					      &one);
+			if (ret)
 				goto out;
-			}
-			if (nla_put_string(skb, KMQTTD_A_SUB_CLIENT_ID,
-					   s->client_id) ||
-			    nla_put(skb, KMQTTD_A_SUB_FILTER, sub->len,
-				    sub->filter) ||
-			    nla_put_u8(skb, KMQTTD_A_SUB_QOS, sub->qos)) {
-				genlmsg_cancel(skb, hdr);
-				ret = -EMSGSIZE;
-				goto out;
-			}
-			genlmsg_end(skb, hdr);
 			cb->args[0] = id;
 			cb->args[1] = idx;
 		}

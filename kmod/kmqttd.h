@@ -100,6 +100,7 @@ struct kmq_live {
 extern struct kmq_live kmq_live;
 extern atomic64_t kmq_msg_bytes;
 extern struct workqueue_struct *kmq_wq;
+extern struct workqueue_struct *kmq_release_wq;
 extern unsigned long kmq_load_jiffies;
 
 /* Module parameters (kmod/main.c). */
@@ -330,6 +331,7 @@ struct kmq_txitem {
 /* Connection flags (conn->flags). */
 enum {
 	KMQ_CONN_CLOSING,	/* release is queued or running */
+	KMQ_CONN_RELEASED,	/* release done: detached, socket gone */
 	KMQ_CONN_TX_BLOCKED,	/* the socket's send buffer is full */
 };
 
@@ -519,6 +521,7 @@ void kmq_listener_stop_all(struct kmq_net *kn);
 /* conn.c */
 struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock);
 void kmq_conn_close(struct kmq_conn *conn, int reason);
+void kmq_conn_wait_released(struct kmq_conn *conn);
 void kmq_conn_close_all(struct kmq_net *kn);
 void kmq_conn_put(struct kmq_conn *conn);
 int kmq_conn_send_raw(struct kmq_conn *conn, const u8 *buf, u32 len);
@@ -640,6 +643,13 @@ int kmq_q3_init(void);
 void kmq_q3_exit(void);
 
 /* genl.c */
+#define KMQ_NL_STR_CUT	1024	/* strings of an object cut to fit a dump */
+int kmq_nl_put_str(struct sk_buff *skb, int attr, const void *str, size_t len,
+		   bool cut);
+int kmq_nl_dump_one(struct sk_buff *skb, struct netlink_callback *cb,
+		    const struct genl_family *fam, u8 cmd,
+		    int (*fill)(struct sk_buff *skb, void *arg, bool cut),
+		    void *arg);
 int kmq_genl_init(void);
 void kmq_genl_exit(void);
 void kmq_event_client(struct kmq_net *kn, int type, struct kmq_conn *conn,

@@ -15,6 +15,13 @@
 
 struct kmq_live kmq_live;
 struct workqueue_struct *kmq_wq;
+/*
+ * Connection teardown (conn->release_work) runs on its own workqueue: a
+ * CONNECT taking over a session waits, in its io_work on kmq_wq, for the
+ * old connection's release; with both on one workqueue, enough such
+ * waiters could hold every slot (max_active) the releases need.
+ */
+struct workqueue_struct *kmq_release_wq;
 unsigned long kmq_load_jiffies;
 
 /*
@@ -135,10 +142,15 @@ static int __init kmq_init(void)
 	kmq_wq = alloc_workqueue("kmqttd", 0, 0);
 	if (!kmq_wq)
 		return -ENOMEM;
+	kmq_release_wq = alloc_workqueue("kmqttd_release", 0, 0);
+	if (!kmq_release_wq) {
+		ret = -ENOMEM;
+		goto err_destroy_wq;
+	}
 
 	ret = kmq_conns_init();
 	if (ret)
-		goto err_destroy_wq;
+		goto err_destroy_release_wq;
 
 	ret = kmq_sessions_init();
 	if (ret)
@@ -167,6 +179,8 @@ err_sessions_cache:
 	kmq_sessions_exit();
 err_conns:
 	kmq_conns_exit();
+err_destroy_release_wq:
+	destroy_workqueue(kmq_release_wq);
 err_destroy_wq:
 	destroy_workqueue(kmq_wq);
 	return ret;
@@ -176,6 +190,7 @@ static void __exit kmq_exit(void)
 {
 	kmq_genl_exit();
 	kmq_netns_exit();
+	destroy_workqueue(kmq_release_wq);
 	destroy_workqueue(kmq_wq);
 	rcu_barrier();
 	kmq_q3_exit();

@@ -191,9 +191,13 @@ u32 kmq_retain_del(struct kmq_net *kn, const char *t, u32 len, bool filter)
 
 #define KMQ_RETAIN_PAYLOAD_MAX	1024
 
-static int kmq_retain_fill(struct sk_buff *skb, const struct kmq_msg *m)
+static int kmq_retain_fill(struct sk_buff *skb, void *arg, bool cut)
 {
-	if (nla_put(skb, KMQTTD_A_RETAIN_TOPIC, m->topic_len, m->data) ||
+	const struct kmq_msg *m = arg;
+
+	if (kmq_nl_put_str(skb, KMQTTD_A_RETAIN_TOPIC, m->data, m->topic_len,
+			   cut) ||
+	    (cut && nla_put_flag(skb, KMQTTD_A_RETAIN_TRUNCATED)) ||
 	    nla_put_u8(skb, KMQTTD_A_RETAIN_QOS, m->qos) ||
 	    nla_put_u32(skb, KMQTTD_A_RETAIN_PAYLOAD_LEN, m->payload_len) ||
 	    nla_put(skb, KMQTTD_A_RETAIN_PAYLOAD,
@@ -223,7 +227,6 @@ int kmq_retain_dump(struct kmq_net *kn, struct sk_buff *skb,
 	struct rb_node *n;
 	long pos = 0;
 	int ret = 0;
-	void *hdr;
 
 	mutex_lock(&kn->retain_lock);
 	for (n = rb_first(&kn->retained); n; n = rb_next(n), pos++) {
@@ -232,19 +235,11 @@ int kmq_retain_dump(struct kmq_net *kn, struct sk_buff *skb,
 		r = rb_entry(n, struct kmq_retained, node);
 		if (!filter || kmq_topic_match(filter, flen, r->msg->data,
 					       r->msg->topic_len)) {
-			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-					  cb->nlh->nlmsg_seq, fam, NLM_F_MULTI,
-					  KMQTTD_CMD_RETAIN_GET);
-			if (!hdr) {
-				ret = -EMSGSIZE;
+			ret = kmq_nl_dump_one(skb, cb, fam,
+					      KMQTTD_CMD_RETAIN_GET,
+					      kmq_retain_fill, r->msg);
+			if (ret)
 				break;
-			}
-			ret = kmq_retain_fill(skb, r->msg);
-			if (ret) {
-				genlmsg_cancel(skb, hdr);
-				break;
-			}
-			genlmsg_end(skb, hdr);
 		}
 		cb->args[0] = pos + 1;
 	}

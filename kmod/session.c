@@ -197,7 +197,7 @@ int kmq_session_connect(struct kmq_conn *conn, const struct kmq_connect *c,
 		net_info_ratelimited("client '%s' taken over by %pISpc\n",
 				     s->client_id, &conn->peer);
 		kmq_conn_close(old, KMQ_R_NONE);
-		flush_work(&old->release_work);
+		kmq_conn_wait_released(old);
 		kmq_conn_put(old);
 	}
 
@@ -477,7 +477,7 @@ int kmq_session_kick(struct kmq_net *kn, const char *id, u16 len, bool will,
 	WRITE_ONCE(conn->suppress_will, !will);
 	WRITE_ONCE(conn->kicked, true);
 	kmq_conn_close(conn, KMQ_R_NONE);
-	flush_work(&conn->release_work);
+	kmq_conn_wait_released(conn);
 	kmq_conn_put(conn);
 	if (!purge)
 		return 0;

@@ -28,6 +28,7 @@ static const enum mq_atype client_policy[KMQTTD_A_CLIENT_MAX + 1] = {
 	[KMQTTD_A_CLIENT_MSGS_IN]		= MQ_A_UINT,
 	[KMQTTD_A_CLIENT_MSGS_OUT]		= MQ_A_UINT,
 	[KMQTTD_A_CLIENT_BYTES_IN]		= MQ_A_UINT,
+	[KMQTTD_A_CLIENT_TRUNCATED]		= MQ_A_BIN,
 	[KMQTTD_A_CLIENT_BYTES_OUT]		= MQ_A_UINT,
 };
 
@@ -100,6 +101,7 @@ static void cl_json(struct cl_out *o, const struct nlattr **tb)
 	for (i = 0; i < ARRAY_SIZE(client_counters); i++)
 		json_kv_u64(&o->j, client_counters[i].key,
 			    mq_uint(tb[client_counters[i].attr], 0));
+	json_kv_bool(&o->j, "truncated", !!tb[KMQTTD_A_CLIENT_TRUNCATED]);
 	json_obj_close(&o->j);
 }
 
@@ -143,6 +145,8 @@ static void cl_show(const struct nlattr **tb)
 	cl_addr(tb, ip, full);
 	printf("%-16s ", "client_id:");
 	print_id(tb, 0);
+	if (tb[KMQTTD_A_CLIENT_TRUNCATED])
+		printf(" (cut: longer than %d bytes)", MQ_STR_CUT);
 	printf("\n%-16s %s", "state:", V(CONNECTED) ? "connected" : "offline");
 	if (V(CONNECTED) && tb[KMQTTD_A_CLIENT_CONNECTED_SINCE]) {
 		time_t since = V(CONNECTED_SINCE), now = time(NULL);

@@ -164,6 +164,9 @@ int mq_parse_nest(const struct nlattr *nest, const enum mq_atype *policy,
 /* Value of an MQ_A_UINT attribute, @dflt if absent. */
 uint64_t mq_uint(const struct nlattr *a, uint64_t dflt);
 
+/* The kernel cuts the strings of an object too large for one message. */
+#define MQ_STR_CUT	1024
+
 /* Payload length of an MQ_A_STR attribute without the NUL. */
 size_t mq_strlen(const struct nlattr *a);
 

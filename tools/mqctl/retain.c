@@ -17,6 +17,7 @@ static const enum mq_atype retain_policy[KMQTTD_A_RETAIN_MAX + 1] = {
 	[KMQTTD_A_RETAIN_PAYLOAD_LEN]	= MQ_A_UINT,
 	[KMQTTD_A_RETAIN_PAYLOAD]	= MQ_A_BIN,
 	[KMQTTD_A_RETAIN_COUNT]		= MQ_A_UINT,
+	[KMQTTD_A_RETAIN_TRUNCATED]	= MQ_A_BIN,
 };
 
 #define PREVIEW		40	/* payload bytes shown in a table row */
@@ -92,6 +93,8 @@ static int ret_cb(const struct nlmsghdr *nlh, void *data)
 		json_key(&o->j, "payload_base64");
 		json_base64(&o->j, pl ? mnl_attr_get_payload(pl) : NULL, got);
 		json_kv_bool(&o->j, "truncated", plen > got);
+		json_kv_bool(&o->j, "topic_truncated",
+			     !!tb[KMQTTD_A_RETAIN_TRUNCATED]);
 		json_obj_close(&o->j);
 		return MNL_CB_OK;
 	}

@@ -12,6 +12,7 @@ static const enum mq_atype sub_policy[KMQTTD_A_SUB_MAX + 1] = {
 	[KMQTTD_A_SUB_CLIENT_ID]	= MQ_A_STR,
 	[KMQTTD_A_SUB_FILTER]		= MQ_A_STR,
 	[KMQTTD_A_SUB_QOS]		= MQ_A_UINT,
+	[KMQTTD_A_SUB_TRUNCATED]	= MQ_A_BIN,
 };
 
 struct sub_out {
@@ -46,6 +47,7 @@ static int sub_cb(const struct nlmsghdr *nlh, void *data)
 		mq_json_str_attr(&o->j, "client_id", tb[KMQTTD_A_SUB_CLIENT_ID]);
 		mq_json_str_attr(&o->j, "filter", tb[KMQTTD_A_SUB_FILTER]);
 		json_kv_u64(&o->j, "qos", mq_uint(tb[KMQTTD_A_SUB_QOS], 0));
+		json_kv_bool(&o->j, "truncated", !!tb[KMQTTD_A_SUB_TRUNCATED]);
 		json_obj_close(&o->j);
 		return MNL_CB_OK;
 	}
@@ -56,6 +58,8 @@ static int sub_cb(const struct nlmsghdr *nlh, void *data)
 	text(tb[KMQTTD_A_SUB_CLIENT_ID], 23);
 	printf(" %3" PRIu64 " ", mq_uint(tb[KMQTTD_A_SUB_QOS], 0));
 	text(tb[KMQTTD_A_SUB_FILTER], 0);
+	if (tb[KMQTTD_A_SUB_TRUNCATED])
+		printf("...");
 	putchar('\n');
 	return MNL_CB_OK;
 }

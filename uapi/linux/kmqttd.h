@@ -109,6 +109,12 @@ enum {
  * KMQTTD_A_CLIENT_CLIENT_ID.  KMQTTD_CMD_CLIENT_KICK disconnects it,
  * publishing its Will if KMQTTD_A_CLIENT_WILL is non-zero; a persistent
  * session stays unless KMQTTD_A_CLIENT_PURGE is non-zero.
+ *
+ * An object whose strings do not fit one netlink message (client ids,
+ * user names, filters and topics may each be 65535 bytes) is sent with
+ * each string cut to its first 1024 bytes and a TRUNCATED flag
+ * (KMQTTD_A_CLIENT_TRUNCATED, KMQTTD_A_SUB_TRUNCATED,
+ * KMQTTD_A_RETAIN_TRUNCATED).
  */
 enum {
 	KMQTTD_A_CLIENT_PAD = 1,
@@ -130,6 +136,7 @@ enum {
 	KMQTTD_A_CLIENT_BYTES_OUT,
 	KMQTTD_A_CLIENT_WILL,
 	KMQTTD_A_CLIENT_PURGE,
+	KMQTTD_A_CLIENT_TRUNCATED,
 
 	__KMQTTD_A_CLIENT_MAX,
 	KMQTTD_A_CLIENT_MAX = (__KMQTTD_A_CLIENT_MAX - 1)
@@ -144,6 +151,7 @@ enum {
 	KMQTTD_A_SUB_CLIENT_ID = 1,
 	KMQTTD_A_SUB_FILTER,
 	KMQTTD_A_SUB_QOS,
+	KMQTTD_A_SUB_TRUNCATED,
 
 	__KMQTTD_A_SUB_MAX,
 	KMQTTD_A_SUB_MAX = (__KMQTTD_A_SUB_MAX - 1)
@@ -163,6 +171,7 @@ enum {
 	KMQTTD_A_RETAIN_PAYLOAD_LEN,
 	KMQTTD_A_RETAIN_PAYLOAD,
 	KMQTTD_A_RETAIN_COUNT,
+	KMQTTD_A_RETAIN_TRUNCATED,
 
 	__KMQTTD_A_RETAIN_MAX,
 	KMQTTD_A_RETAIN_MAX = (__KMQTTD_A_RETAIN_MAX - 1)

@@ -357,7 +357,7 @@ out_has "client list" '^CLIENT_ID +STATE +ADDRESS +KEEPALIVE +CLEAN +SUBS +INFLI
 	'^off line\\x1b\[31m +offline +- +30 +no +1 +0 +5 +0 +0$' \
 	'^v6 +connected +\[fe80::1\]:5 '
 rr clients 0 "" -- client list --json
-pycheck "client list JSON" 'len(d) == 3 and d[0] == {"client_id": "sensor-1", "connected": True, "family": "inet", "address": "127.0.0.1", "port": 40001, "username": "bob", "connected_since": 1700000000, "clean": True, "keepalive": 60, "inflight": 2, "queued": 3, "subs": 4, "msgs_in": 10, "msgs_out": 20, "bytes_in": 1000, "bytes_out": 2000}'
+pycheck "client list JSON" 'len(d) == 3 and d[0] == {"client_id": "sensor-1", "connected": True, "family": "inet", "address": "127.0.0.1", "port": 40001, "username": "bob", "connected_since": 1700000000, "clean": True, "keepalive": 60, "inflight": 2, "queued": 3, "subs": 4, "msgs_in": 10, "msgs_out": 20, "bytes_in": 1000, "bytes_out": 2000, "truncated": False}'
 pycheck "offline client JSON" 'd[1]["client_id"] == "off line\x1b[31m" and d[1]["connected"] is False and d[1]["address"] is None and d[1]["port"] is None and d[1]["family"] is None and d[1]["connected_since"] is None and d[1]["clean"] is False and d[1]["queued"] == 5'
 cp "$TMP/out" "$TMP/client.json"
 script show <<'EOF'
@@ -411,7 +411,7 @@ rr many 0 "" -- client list
 [ "$(wc -l <"$TMP/out")" = 100001 ] && ok "100000 clients: 100001 text lines" || bad "100000 clients: $(wc -l <"$TMP/out") lines"
 printf 'subs 2000\ndone\n' | script subs
 rr subs 0 "" -- sub -j
-pycheck "2000 subscriptions" 'len(d) == 2000 and d[1999] == {"client_id": "c499", "filter": "t/1999/#", "qos": 1}'
+pycheck "2000 subscriptions" 'len(d) == 2000 and d[1999] == {"client_id": "c499", "filter": "t/1999/#", "qos": 1, "truncated": False}'
 printf 'clients 3\nmsg KMQTTD_CMD_CLIENT_GET dump intr\nstr KMQTTD_A_CLIENT_CLIENT_ID late\ndone intr\n' | script intr
 rr intr 0 "warning: client list: the list changed during the dump" -- -j client list
 pycheck "interrupted dump: still valid JSON" 'len(d) == 4'
@@ -436,7 +436,21 @@ req_is "KMQTTD_CMD_SUB_GET dump
 out_has "sub list" '^CLIENT_ID +QOS FILTER$' '^c1 +2 a/\+/#$'
 rr sub 0 "" -- -j sub
 req_is "KMQTTD_CMD_SUB_GET dump"
-pycheck "sub JSON" 'd == [{"client_id": "c1", "filter": "a/+/#", "qos": 2}]'
+pycheck "sub JSON" 'd == [{"client_id": "c1", "filter": "a/+/#", "qos": 2, "truncated": False}]'
+
+# an object too large for one message comes with its strings cut
+script subcut <<'EOF'
+msg KMQTTD_CMD_SUB_GET dump
+str KMQTTD_A_SUB_CLIENT_ID c1
+str KMQTTD_A_SUB_FILTER long/filter/cut
+u8 KMQTTD_A_SUB_QOS 1
+bin KMQTTD_A_SUB_TRUNCATED
+done
+EOF
+rr subcut 0 "" -- sub list
+out_has "cut sub" '^c1 +1 long/filter/cut\.\.\.$'
+rr subcut 0 "" -- -j sub list
+pycheck "cut sub JSON" 'd == [{"client_id": "c1", "filter": "long/filter/cut", "qos": 1, "truncated": True}]'
 
 # retained messages
 long=$(head -c 1024 /dev/zero | tr '\0' 'x')
@@ -462,7 +476,7 @@ req_is "KMQTTD_CMD_RETAIN_GET dump
 out_has "retain list" '^TOPIC +QOS +LENGTH PAYLOAD$' '^a/b +1 +5 h\\x00\\x0a\\xff\\x7f$' \
 	'^big +0 +100000 x{40}\.\.\.$' '^empty +0 +0 $'
 rr retain 0 "" -- -j retain
-pycheck "retain JSON" 'd[0] == {"topic": "a/b", "qos": 1, "payload_len": 5, "payload": "h\x00\n\ufffd\x7f", "payload_base64": "aAAK/38=", "truncated": False}'
+pycheck "retain JSON" 'd[0] == {"topic": "a/b", "qos": 1, "payload_len": 5, "payload": "h\x00\n\ufffd\x7f", "payload_base64": "aAAK/38=", "truncated": False, "topic_truncated": False}'
 pycheck "retain JSON truncated" 'd[1]["truncated"] is True and len(__import__("base64").b64decode(d[1]["payload_base64"])) == 1024 and d[2]["payload"] == "" and d[2]["payload_base64"] == ""'
 printf 'msg KMQTTD_CMD_RETAIN_DEL\nu32 KMQTTD_A_RETAIN_COUNT 3\nack\n' | script rdel
 rr rdel 0 "" -- retain del --filter 'a/#'
