@@ -39,8 +39,7 @@ static const struct setting {
 	{ "retain_max_bytes",	KMQTTD_A_SET_RETAIN_MAX_BYTES,	S_U64,
 	  "retained payload bytes at most (0: unlimited)" },
 	{ "allow_anonymous",	KMQTTD_A_SET_ALLOW_ANONYMOUS,	S_ANON,
-	  "clients without a user name may connect (yes/no/auto:\n"
-	  "                     while there is no user and no ACL rule)" },
+	  "clients without a user name may connect (yes/no/auto)" },
 	{ "max_subscriptions",	KMQTTD_A_SET_MAX_SUBSCRIPTIONS,	S_U32,
 	  "subscriptions per client (0: unlimited)" },
 	{ "max_topic_length",	KMQTTD_A_SET_MAX_TOPIC_LENGTH,	S_U32,
