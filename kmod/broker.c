@@ -18,6 +18,7 @@
 #include "kmqttd.h"
 #include "core/topic.h"
 #include "core/trie.h"
+#include "core/acl.h"
 
 /* Inbound QoS 2 messages a client may have awaiting PUBREL. */
 #define KMQ_MAX_QOS2_IN		65535
@@ -57,6 +58,7 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 	u32 max_ka;
 	unsigned long ka;
 	bool sp;
+	u8 rc;
 	int ret;
 
 	ret = kmq_decode_connect(body, len, &c);
@@ -70,9 +72,9 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 	if (max_ka && (!c.keepalive || c.keepalive > max_ka))
 		return kmq_connect_refuse(conn, KMQ_R_KEEPALIVE_CAP,
 					  KMQ_CONNACK_ID_REJECTED);
-	if (!c.has_user && !READ_ONCE(conn->kn->set.allow_anonymous))
-		return kmq_connect_refuse(conn, KMQ_R_NOT_AUTHORIZED,
-					  KMQ_CONNACK_NOT_AUTHORIZED);
+	ret = kmq_auth_connect(conn, &c, &rc);
+	if (ret)
+		return kmq_connect_refuse(conn, ret, rc);
 	if (!c.client_id.len) {
 		/* MQTT-3.1.3-8: an empty id needs a clean session */
 		if (!c.clean)
@@ -234,10 +236,17 @@ static int kmq_handle_subscribe(struct kmq_conn *conn, const u8 *body,
 	while (kmq_iter_next(&it, &f, &qos)) {
 		u8 rc = 0x80;
 
-		if (kmq_topic_filter_valid(f.p, f.len) &&
-		    kmq_topic_within_limits(kn, f.p, f.len) &&
-		    !kmq_sub_add(conn->sess, &f, qos))
+		if (!kmq_topic_filter_valid(f.p, f.len) ||
+		    !kmq_topic_within_limits(kn, f.p, f.len))
+			goto next;
+		if (!kmq_acl_check(kn, conn->sess, KMQ_ACL_OP_SUBSCRIBE, f.p,
+				   f.len)) {
+			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_ACL_SUBSCRIBE);
+			goto next;
+		}
+		if (!kmq_sub_add(conn->sess, &f, qos))
 			rc = qos;
+next:
 		buf[hlen + i++] = rc;
 	}
 	up_write(&kn->route_lock);
@@ -326,8 +335,8 @@ static int kmq_target_cmp(const void *a, const void *b)
  * @m: the message
  *
  * One delivery per subscriber, at the highest QoS among its matching
- * subscriptions (MQTT-3.3.5-1), capped at the published QoS.  Every
- * delivery shares @m.
+ * subscriptions (MQTT-3.3.5-1), capped at the published QoS, if the ACL
+ * lets the subscriber read the topic.  Every delivery shares @m.
  *
  * Context: process context that owns @sc.
  */
@@ -349,6 +358,7 @@ void kmq_route_counted(struct kmq_net *kn, struct kmq_scratch *sc,
 	struct kmq_route_ctx ctx = { .sc = sc };
 	struct kmq_route_result res = {};
 	struct kmq_target *t;
+	bool acl;
 	u32 i, j;
 
 	down_read(&kn->route_lock);
@@ -361,11 +371,18 @@ void kmq_route_counted(struct kmq_net *kn, struct kmq_scratch *sc,
 	t = sc->t;
 	if (ctx.n > 1)
 		sort(t, ctx.n, sizeof(*t), kmq_target_cmp, NULL);
+	acl = READ_ONCE(kn->nacl);
 	for (i = 0; i < ctx.n; i = j) {
 		u8 qos = t[i].qos;
 
 		for (j = i + 1; j < ctx.n && t[j].sess == t[i].sess; j++)
 			qos = max(qos, t[j].qos);
+		/* a subscription to "#" must not leak what it may not read */
+		if (acl && !kmq_acl_check(kn, t[i].sess, KMQ_ACL_OP_READ,
+					  m->data, m->topic_len)) {
+			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_ACL_DELIVERY);
+			continue;
+		}
 		qos = min(qos, m->qos);
 		res.matched++;
 		if (kmq_session_deliver(t[i].sess, m, qos, false) && qos)
@@ -420,11 +437,30 @@ static void kmq_qos2_del(struct kmq_session *s, u16 pid)
 	}
 }
 
+/*
+ * May the publisher write on the (real) topic?  A refused PUBLISH is
+ * still acknowledged, as 3.1.1 has no way to say no, and counted.
+ */
+static bool kmq_publish_allowed(struct kmq_conn *conn,
+				const struct kmq_publish *p)
+{
+	if (kmq_acl_check(conn->kn, conn->sess, KMQ_ACL_OP_WRITE, p->topic.p,
+			  p->topic.len))
+		return true;
+	kmq_stat_inc(conn->kn, KMQ_S_REFUSAL + KMQ_R_ACL_PUBLISH);
+	net_info_ratelimited("%pISpc: publish denied by the ACL\n",
+			     &conn->peer);
+	return false;
+}
+
 /* Store if RETAIN, then route; the message is created once. */
 static int kmq_publish(struct kmq_conn *conn, const struct kmq_publish *p)
 {
 	struct kmq_net *kn = conn->kn;
 	struct kmq_msg *m;
+
+	if (!kmq_publish_allowed(conn, p))
+		return 0;
 
 	m = kmq_msg_new(p);
 	if (!m) {
@@ -442,7 +478,8 @@ static int kmq_publish(struct kmq_conn *conn, const struct kmq_publish *p)
 /*
  * A QoS 3 publish (native, or by the "$qos3/" convention): routed at
  * QoS 2 at most, then answered once the subscribers confirmed.  Refused
- * by the pending limits, it is answered at once and not routed.
+ * by the pending limits or the ACL, it is answered at once and not
+ * routed.
  */
 static int kmq_publish_q3(struct kmq_conn *conn, struct kmq_publish *p,
 			  const struct kmq_qos3 *ask, u8 mode)
@@ -451,6 +488,8 @@ static int kmq_publish_q3(struct kmq_conn *conn, struct kmq_publish *p,
 	struct kmq_msg *m;
 	int ret;
 
+	if (!kmq_publish_allowed(conn, p))
+		return kmq_q3_answer_refused(conn, p->pid, mode);
 	p->qos = min_t(u8, p->qos, 2);
 	m = kmq_msg_new(p);
 	if (!m) {

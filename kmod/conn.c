@@ -31,6 +31,7 @@
 #include <linux/kmqttd.h>
 
 #include "kmqttd.h"
+#include "core/acl.h"
 
 #define KMQ_RX_INIT	512		/* initial receive buffer */
 #define KMQ_RX_KEEP	(64 << 10)	/* shrink back above this */
@@ -536,7 +537,12 @@ static void kmq_release_work(struct work_struct *work)
 	cancel_work_sync(&conn->io_work);
 	if (conn->will) {
 		/* every end but DISCONNECT publishes the Will (MQTT-3.1.2-8) */
-		if (conn->connected && !READ_ONCE(conn->suppress_will)) {
+		if (conn->connected && !READ_ONCE(conn->suppress_will) &&
+		    !kmq_acl_check(kn, conn->sess, KMQ_ACL_OP_WRITE,
+				   conn->will->data, conn->will->topic_len)) {
+			/* the ACL applies when the Will is published */
+			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_ACL_WILL);
+		} else if (conn->connected && !READ_ONCE(conn->suppress_will)) {
 			if (conn->will->retain)
 				kmq_retain_store(kn, conn->will);
 			kmq_route(kn, &conn->scratch, conn->will);
@@ -564,6 +570,8 @@ static void kmq_release_work(struct work_struct *work)
 	conn->scratch.t = NULL;
 	kfree(conn->username);
 	conn->username = NULL;
+	kfree(conn->auth_user);
+	conn->auth_user = NULL;
 
 	mutex_lock(&kn->lock);
 	list_del(&conn->node);
@@ -653,6 +661,7 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	conn->sock = sock;
 	conn->lid = l->id;
 	conn->qos3 = l->qos3;
+	conn->anonymous = l->anonymous;
 	INIT_WORK(&conn->io_work, kmq_io_work);
 	INIT_WORK(&conn->release_work, kmq_release_work);
 	timer_setup(&conn->ka_timer, kmq_ka_timer, 0);

@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "core/trie.h"
 #include "core/topic.h"
+#include "core/acl.h"
 
 static struct genl_family kmq_genl_family;
 
@@ -300,7 +301,9 @@ static int kmq_fill_listener(struct sk_buff *skb, struct kmq_listener *l,
 	    kmq_put_addr(skb, &l->addr, KMQTTD_A_LISTENER_FAMILY,
 			 KMQTTD_A_LISTENER_ADDR, KMQTTD_A_LISTENER_PORT) ||
 	    nla_put_u32(skb, KMQTTD_A_LISTENER_CONNS, conns) ||
-	    nla_put_u8(skb, KMQTTD_A_LISTENER_QOS3, l->qos3))
+	    nla_put_u8(skb, KMQTTD_A_LISTENER_QOS3, l->qos3) ||
+	    (l->anonymous != KMQ_ANON_INHERIT &&
+	     nla_put_u8(skb, KMQTTD_A_LISTENER_ANONYMOUS, l->anonymous)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -398,7 +401,11 @@ static int kmq_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
 		return ret;
 	tmp.qos3 = info->attrs[KMQTTD_A_LISTENER_QOS3] &&
 		   nla_get_u8(info->attrs[KMQTTD_A_LISTENER_QOS3]);
-	ret = kmq_listener_add(kn, &ss, tmp.qos3, &tmp.id);
+	tmp.anonymous = KMQ_ANON_INHERIT;
+	if (info->attrs[KMQTTD_A_LISTENER_ANONYMOUS])
+		tmp.anonymous =
+			nla_get_u8(info->attrs[KMQTTD_A_LISTENER_ANONYMOUS]);
+	ret = kmq_listener_add(kn, &ss, tmp.qos3, tmp.anonymous, &tmp.id);
 	if (ret == -EADDRINUSE)
 		NL_SET_ERR_MSG(info->extack, "address already in use");
 	if (ret)
@@ -726,7 +733,9 @@ static int kmq_fill_settings(struct sk_buff *skb, void *arg)
 	    nla_put_u32(skb, KMQTTD_A_SET_QOS3_MAX_PENDING,
 			set->qos3_max_pending) ||
 	    nla_put_u32(skb, KMQTTD_A_SET_QOS3_MAX_TOTAL,
-			set->qos3_max_total))
+			set->qos3_max_total) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_PASSWORD_ITERATIONS,
+			set->pw_iterations))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -810,6 +819,7 @@ static int kmq_nl_settings_set(struct sk_buff *skb, struct genl_info *info)
 	KMQ_SET_U32(KMQTTD_A_SET_QOS3_TIMEOUT, qos3_timeout);
 	KMQ_SET_U32(KMQTTD_A_SET_QOS3_MAX_PENDING, qos3_max_pending);
 	KMQ_SET_U32(KMQTTD_A_SET_QOS3_MAX_TOTAL, qos3_max_total);
+	KMQ_SET_U32(KMQTTD_A_SET_PASSWORD_ITERATIONS, pw_iterations);
 	if (a[KMQTTD_A_SET_RETAIN_MAX_BYTES])
 		WRITE_ONCE(kn->set.retain_max_bytes,
 			   nla_get_u64(a[KMQTTD_A_SET_RETAIN_MAX_BYTES]));
@@ -818,7 +828,7 @@ static int kmq_nl_settings_set(struct sk_buff *skb, struct genl_info *info)
 			   !!nla_get_u8(a[KMQTTD_A_SET_RETAIN_AVAILABLE]));
 	if (a[KMQTTD_A_SET_ALLOW_ANONYMOUS])
 		WRITE_ONCE(kn->set.allow_anonymous,
-			   !!nla_get_u8(a[KMQTTD_A_SET_ALLOW_ANONYMOUS]));
+			   nla_get_u8(a[KMQTTD_A_SET_ALLOW_ANONYMOUS]));
 	mutex_unlock(&kn->lock);
 
 	sys_changed = a[KMQTTD_A_SET_SYS_INTERVAL];
@@ -827,6 +837,214 @@ static int kmq_nl_settings_set(struct sk_buff *skb, struct genl_info *info)
 	if (a[KMQTTD_A_SET_SESSION_EXPIRY])
 		mod_delayed_work(kmq_wq, &kn->expire_work, 0);
 	return 0;
+}
+
+/* ---- users and ACL rules ---- */
+
+/* A user name: UTF-8 as in CONNECT; no ':' (the password file's separator). */
+static int kmq_check_user(struct nlattr *a, bool for_password,
+			  struct netlink_ext_ack *extack)
+{
+	const char *name = nla_data(a);
+	u32 len = strlen(name);
+
+	if (!len || !kmq_utf8_valid((const u8 *)name, len)) {
+		NL_SET_ERR_MSG_ATTR(extack, a,
+				    "user name must be non-empty UTF-8");
+		return -EINVAL;
+	}
+	if (for_password && strchr(name, ':')) {
+		NL_SET_ERR_MSG_ATTR(extack, a, "user name must not contain ':'");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int kmq_nl_user_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct nlattr *a = info->attrs[KMQTTD_A_USER_NAME];
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTTD_A_USER_NAME))
+		return -EINVAL;
+	ret = kmq_user_get(kn, info, &kmq_genl_family, nla_data(a));
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "no such user");
+	return ret;
+}
+
+static int kmq_nl_user_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return kmq_user_dump(kmq_net(sock_net(skb->sk)), skb, cb,
+			     &kmq_genl_family);
+}
+
+static int kmq_nl_user_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct nlattr **a = info->attrs;
+	struct kmq_pwhash *pw;
+	u32 iter;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTTD_A_USER_NAME))
+		return -EINVAL;
+	ret = kmq_check_user(a[KMQTTD_A_USER_NAME], true, info->extack);
+	if (ret)
+		return ret;
+	if (!a[KMQTTD_A_USER_PASSWORD] == !a[KMQTTD_A_USER_HASH]) {
+		NL_SET_ERR_MSG(info->extack, "give a password or a hash");
+		return -EINVAL;
+	}
+	pw = kzalloc(sizeof(*pw), GFP_KERNEL);
+	if (!pw)
+		return -ENOMEM;
+	if (a[KMQTTD_A_USER_HASH]) {
+		const char *h = nla_data(a[KMQTTD_A_USER_HASH]);
+
+		if (kmq_pwhash_parse(h, strlen(h), pw)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_USER_HASH],
+					    "not a $7$ITERATIONS$SALT$HASH (iterations 1..1000000) or $6$SALT$HASH password hash");
+			ret = -EINVAL;
+			goto out;
+		}
+	} else {
+		iter = READ_ONCE(kn->set.pw_iterations);
+		if (a[KMQTTD_A_USER_ITERATIONS])
+			iter = nla_get_u32(a[KMQTTD_A_USER_ITERATIONS]);
+		ret = kmq_user_hash(nla_data(a[KMQTTD_A_USER_PASSWORD]),
+				    nla_len(a[KMQTTD_A_USER_PASSWORD]),
+				    clamp_val(iter, 1, KMQ_PW_ITER_MAX), pw);
+		if (ret)
+			goto out;
+	}
+	ret = kmq_user_set(kn, nla_data(a[KMQTTD_A_USER_NAME]), pw);
+out:
+	kfree_sensitive(pw);
+	return ret;
+}
+
+static int kmq_nl_user_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	struct nlattr *a = info->attrs[KMQTTD_A_USER_NAME];
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTTD_A_USER_NAME))
+		return -EINVAL;
+	ret = kmq_user_del(kn, nla_data(a));
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "no such user");
+	return ret;
+}
+
+/* Reply to a *_CLEAR with the number of objects deleted. */
+static int kmq_reply_count(struct genl_info *info, u8 cmd, int attr, u32 n)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &kmq_genl_family, 0, cmd);
+	if (!hdr || nla_put_u32(msg, attr, n)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int kmq_nl_user_clear(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+
+	return kmq_reply_count(info, KMQTTD_CMD_USER_CLEAR,
+			       KMQTTD_A_USER_COUNT, kmq_user_clear(kn));
+}
+
+static int kmq_nl_acl_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return kmq_acl_dump(kmq_net(sock_net(skb->sk)), skb, cb,
+			    &kmq_genl_family);
+}
+
+/* The fields of an ACL_ADD or ACL_DEL request, checked. */
+static int kmq_acl_req(struct genl_info *info, int *kind, const char **user,
+		       u8 *access, const char **pattern)
+{
+	struct nlattr **a = info->attrs;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTTD_A_ACL_KIND) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTTD_A_ACL_PATTERN))
+		return -EINVAL;
+	*kind = nla_get_u8(a[KMQTTD_A_ACL_KIND]);
+	*access = a[KMQTTD_A_ACL_ACCESS] ? nla_get_u8(a[KMQTTD_A_ACL_ACCESS]) :
+					   KMQTTD_ACL_READWRITE;
+	*user = NULL;
+	if (a[KMQTTD_A_ACL_USER]) {
+		if (*kind == KMQTTD_ACL_PATTERN) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_ACL_USER],
+					    "pattern rules apply to every user");
+			return -EINVAL;
+		}
+		ret = kmq_check_user(a[KMQTTD_A_ACL_USER], false,
+				     info->extack);
+		if (ret)
+			return ret;
+		*user = nla_data(a[KMQTTD_A_ACL_USER]);
+	}
+	*pattern = nla_data(a[KMQTTD_A_ACL_PATTERN]);
+	if (!kmq_utf8_valid((const u8 *)*pattern, strlen(*pattern)) ||
+	    !kmq_acl_pattern_valid((const u8 *)*pattern, strlen(*pattern))) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[KMQTTD_A_ACL_PATTERN],
+				    "invalid topic pattern");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int kmq_nl_acl_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	const char *user, *pattern;
+	u8 access;
+	int kind, ret;
+
+	ret = kmq_acl_req(info, &kind, &user, &access, &pattern);
+	if (ret)
+		return ret;
+	ret = kmq_acl_add(kn, kind, user, access, pattern);
+	if (ret == -EEXIST)
+		NL_SET_ERR_MSG(info->extack, "the rule exists");
+	return ret;
+}
+
+static int kmq_nl_acl_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+	const char *user, *pattern;
+	u8 access;
+	int kind, ret;
+
+	ret = kmq_acl_req(info, &kind, &user, &access, &pattern);
+	if (ret)
+		return ret;
+	ret = kmq_acl_del(kn, kind, user, access, pattern);
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG(info->extack, "no such rule");
+	return ret;
+}
+
+static int kmq_nl_acl_clear(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmq_net *kn = kmq_net(genl_info_net(info));
+
+	return kmq_reply_count(info, KMQTTD_CMD_ACL_CLEAR, KMQTTD_A_ACL_COUNT,
+			       kmq_acl_clear(kn));
 }
 
 /* ---- events ---- */
@@ -921,6 +1139,8 @@ static const struct nla_policy kmq_listener_policy[KMQTTD_A_LISTENER_MAX + 1] = 
 	[KMQTTD_A_LISTENER_ADDR] = { .type = NLA_BINARY, .len = 16 },
 	[KMQTTD_A_LISTENER_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 	[KMQTTD_A_LISTENER_QOS3] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTTD_A_LISTENER_ANONYMOUS] =
+		NLA_POLICY_MAX(NLA_U8, KMQTTD_ANONYMOUS_AUTO),
 };
 
 static const struct nla_policy kmq_client_policy[KMQTTD_A_CLIENT_MAX + 1] = {
@@ -939,6 +1159,11 @@ static const struct nla_policy kmq_retain_policy[KMQTTD_A_RETAIN_MAX + 1] = {
 	[KMQTTD_A_RETAIN_FILTER] = { .type = NLA_NUL_STRING, .len = 65535 },
 };
 
+static struct netlink_range_validation kmq_iter_range __ro_after_init = {
+	.min = 1,
+	.max = KMQ_PW_ITER_MAX,
+};
+
 static const struct nla_policy kmq_set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_MAX_CONNECTIONS] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_MAX_PACKET_SIZE] = { .type = NLA_U32 },
@@ -949,7 +1174,8 @@ static const struct nla_policy kmq_set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_RETAIN_AVAILABLE] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTTD_A_SET_RETAIN_MAX] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_RETAIN_MAX_BYTES] = { .type = NLA_U64 },
-	[KMQTTD_A_SET_ALLOW_ANONYMOUS] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTTD_A_SET_ALLOW_ANONYMOUS] =
+		NLA_POLICY_MAX(NLA_U8, KMQTTD_ANONYMOUS_AUTO),
 	[KMQTTD_A_SET_MAX_SUBSCRIPTIONS] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_MAX_TOPIC_LENGTH] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_MAX_TOPIC_LEVELS] = { .type = NLA_U32 },
@@ -958,6 +1184,25 @@ static const struct nla_policy kmq_set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_QOS3_TIMEOUT] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_QOS3_MAX_PENDING] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_QOS3_MAX_TOTAL] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_PASSWORD_ITERATIONS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &kmq_iter_range),
+};
+
+static const struct nla_policy kmq_user_policy[KMQTTD_A_USER_MAX + 1] = {
+	[KMQTTD_A_USER_NAME] = { .type = NLA_NUL_STRING, .len = 65535 },
+	[KMQTTD_A_USER_PASSWORD] = { .type = NLA_BINARY, .len = 65535 },
+	[KMQTTD_A_USER_HASH] = { .type = NLA_NUL_STRING,
+				 .len = KMQ_PW_STR_MAX - 1 },
+	[KMQTTD_A_USER_ITERATIONS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &kmq_iter_range),
+};
+
+static const struct nla_policy kmq_acl_policy[KMQTTD_A_ACL_MAX + 1] = {
+	[KMQTTD_A_ACL_KIND] = NLA_POLICY_RANGE(NLA_U8, KMQTTD_ACL_TOPIC,
+					       KMQTTD_ACL_PATTERN),
+	[KMQTTD_A_ACL_USER] = { .type = NLA_NUL_STRING, .len = 65535 },
+	[KMQTTD_A_ACL_ACCESS] = NLA_POLICY_MAX(NLA_U8, KMQTTD_ACL_READWRITE),
+	[KMQTTD_A_ACL_PATTERN] = { .type = NLA_NUL_STRING, .len = 65535 },
 };
 
 #define KMQ_OP(_cmd, _doit, _dumpit, _policy, _maxattr) {		\
@@ -994,6 +1239,22 @@ static const struct genl_ops kmq_genl_ops[] = {
 	       kmq_set_policy, KMQTTD_A_SET_MAX),
 	KMQ_OP(KMQTTD_CMD_SETTINGS_SET, kmq_nl_settings_set, NULL,
 	       kmq_set_policy, KMQTTD_A_SET_MAX),
+	KMQ_OP(KMQTTD_CMD_USER_GET, kmq_nl_user_get, kmq_nl_user_dump,
+	       kmq_user_policy, KMQTTD_A_USER_MAX),
+	KMQ_OP(KMQTTD_CMD_USER_ADD, kmq_nl_user_add, NULL, kmq_user_policy,
+	       KMQTTD_A_USER_MAX),
+	KMQ_OP(KMQTTD_CMD_USER_DEL, kmq_nl_user_del, NULL, kmq_user_policy,
+	       KMQTTD_A_USER_MAX),
+	KMQ_OP(KMQTTD_CMD_USER_CLEAR, kmq_nl_user_clear, NULL,
+	       kmq_user_policy, KMQTTD_A_USER_MAX),
+	KMQ_OP(KMQTTD_CMD_ACL_GET, NULL, kmq_nl_acl_dump, kmq_acl_policy,
+	       KMQTTD_A_ACL_MAX),
+	KMQ_OP(KMQTTD_CMD_ACL_ADD, kmq_nl_acl_add, NULL, kmq_acl_policy,
+	       KMQTTD_A_ACL_MAX),
+	KMQ_OP(KMQTTD_CMD_ACL_DEL, kmq_nl_acl_del, NULL, kmq_acl_policy,
+	       KMQTTD_A_ACL_MAX),
+	KMQ_OP(KMQTTD_CMD_ACL_CLEAR, kmq_nl_acl_clear, NULL, kmq_acl_policy,
+	       KMQTTD_A_ACL_MAX),
 };
 
 static const struct genl_multicast_group kmq_genl_mcgrps[] = {

@@ -14,6 +14,10 @@
  *
  * Locking, outermost first:
  *
+ *   kn->auth_lock (mutex)    writers of the users and ACL rules; never
+ *                            held with another kmqttd lock.  Readers
+ *                            (CONNECT, routing) use RCU (auth.c).
+ *
  *   kn->sess_lock (mutex)    the session table; attaching, detaching,
  *                            creating and destroying sessions.
  *   kn->lock (mutex)         listener and connection lists.
@@ -58,6 +62,7 @@
 struct kmq_trie;
 struct genl_family;
 struct netlink_callback;
+struct genl_info;
 struct sk_buff;
 struct kmq_session;
 struct kmq_conn;
@@ -95,6 +100,8 @@ struct kmq_live {
 	atomic_t deliveries;
 	atomic_t retained;
 	atomic_t q3;
+	atomic_t users;
+	atomic_t acl;
 };
 
 extern struct kmq_live kmq_live;
@@ -116,7 +123,8 @@ extern unsigned int kmq_param_max_topic_levels;
 extern unsigned int kmq_param_max_subs;
 extern unsigned int kmq_param_max_keepalive;
 extern unsigned int kmq_param_sys_interval;
-extern bool kmq_param_allow_anonymous;
+extern int kmq_param_allow_anonymous;
+extern unsigned int kmq_param_pw_iterations;
 extern bool kmq_param_qos3;
 extern unsigned int kmq_param_qos3_timeout;
 extern unsigned int kmq_param_qos3_max_pending;
@@ -128,6 +136,8 @@ extern unsigned long kmq_param_retain_max_bytes;
 
 #define KMQ_SESS_HASH_BITS	12
 #define KMQ_SYS_LOADS		5	/* $SYS load averages kept */
+#define KMQ_AUTH_HASH_BITS	8
+#define KMQ_ANON_INHERIT	0xff	/* listener: the namespace decides */
 
 /**
  * struct kmq_target - a routing destination collected under route_lock
@@ -173,8 +183,9 @@ struct kmq_settings {
 	u32 qos3_timeout;	/* milliseconds */
 	u32 qos3_max_pending;	/* per client */
 	u32 qos3_max_total;	/* per namespace */
+	u32 pw_iterations;	/* PBKDF2 iterations of new passwords */
 	bool retain;
-	bool allow_anonymous;
+	u8 allow_anonymous;	/* enum kmqttd_anonymous */
 };
 
 /**
@@ -210,6 +221,13 @@ struct kmq_settings {
  * @q3_lock: protects every QoS 3 request's publisher pointer, the
  *	sessions' pending lists and @q3_count
  * @q3_count: pending QoS 3 requests
+ * @auth_lock: serialises writers of @users, @nusers and the ACL
+ * @users: struct kmq_user by name (RCU)
+ * @nusers: entries in @users
+ * @acl_users: struct kmq_acl_user by name: "topic" rules of each user (RCU)
+ * @acl_anon: "topic" rules of anonymous clients (RCU)
+ * @acl_patterns: "pattern" rules (RCU)
+ * @nacl: ACL rules in all lists; 0: no ACL, everything allowed
  */
 struct kmq_net {
 	struct net *net;
@@ -242,6 +260,13 @@ struct kmq_net {
 	u64 retained_bytes;
 	spinlock_t q3_lock;	/* q3->pub, sess->q3_pending, q3_count */
 	u32 q3_count;
+	struct mutex auth_lock;	/* writers: users, nusers, acl_*, nacl */
+	struct hlist_head users[1 << KMQ_AUTH_HASH_BITS];
+	u32 nusers;
+	struct hlist_head acl_users[1 << KMQ_AUTH_HASH_BITS];
+	struct list_head acl_anon;
+	struct list_head acl_patterns;
+	u32 nacl;
 };
 
 /**
@@ -256,6 +281,7 @@ struct kmq_net {
  * @addr: bound address
  * @id: listener id (netlink)
  * @qos3: accept native QoS 3 PUBLISH (QoS bits 11)
+ * @anonymous: enum kmqttd_anonymous, or KMQ_ANON_INHERIT
  */
 struct kmq_listener {
 	struct kmq_net *kn;
@@ -268,6 +294,7 @@ struct kmq_listener {
 	struct sockaddr_storage addr;
 	u32 id;
 	bool qos3;
+	u8 anonymous;
 };
 
 /**
@@ -379,6 +406,8 @@ struct kmq_delivery {
  *	(under kn->q3_lock)
  * @q3_count: length of @q3_pending
  * @q3_done: finished requests to answer (its connection's io_work)
+ * @username: the authenticated user it belongs to, NULL if anonymous;
+ *	set at creation, never changed (ACL checks read it unlocked)
  *
  * Lifetime: created and destroyed under kn->sess_lock.  A session is
  * destroyed only while no connection is attached, after its subscriptions
@@ -405,6 +434,7 @@ struct kmq_session {
 	struct list_head q3_pending;
 	u32 q3_count;
 	struct llist_head q3_done;
+	char *username;
 };
 
 /**
@@ -440,6 +470,8 @@ struct kmq_session {
  * @lid: id of the listener it was accepted on
  * @since: wall-clock second the CONNECT was accepted
  * @username: user name of the CONNECT, or NULL
+ * @auth_user: the user name, if the password was verified, else NULL
+ * @anonymous: its listener's enum kmqttd_anonymous or KMQ_ANON_INHERIT
  * @suppress_will: closing without publishing the Will (kick)
  * @kicked: closed by an administrator
  * @qos3: native QoS 3 enabled on its listener
@@ -482,6 +514,8 @@ struct kmq_conn {
 	u32 lid;
 	time64_t since;
 	char *username;
+	char *auth_user;
+	u8 anonymous;
 	bool suppress_will;
 	bool kicked;
 	bool qos3;
@@ -513,7 +547,7 @@ void kmq_netns_exit(void);
 
 /* listener.c */
 int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss,
-		     bool qos3, u32 *id);
+		     bool qos3, u8 anonymous, u32 *id);
 int kmq_listener_del(struct kmq_net *kn, u32 id,
 		     const struct sockaddr_storage *ss);
 void kmq_listener_stop_all(struct kmq_net *kn);
@@ -656,6 +690,35 @@ void kmq_event_client(struct kmq_net *kn, int type, struct kmq_conn *conn,
 		      int reason);
 void kmq_event_listener(struct kmq_net *kn, int type,
 			struct kmq_listener *l);
+
+/* auth.c */
+struct kmq_pwhash;
+
+int kmq_auth_connect(struct kmq_conn *conn, const struct kmq_connect *c,
+		     u8 *rc);
+bool kmq_acl_check(struct kmq_net *kn, const struct kmq_session *s, int op,
+		   const u8 *t, u32 len);
+int kmq_user_set(struct kmq_net *kn, const char *name,
+		 const struct kmq_pwhash *pw);
+int kmq_user_del(struct kmq_net *kn, const char *name);
+u32 kmq_user_clear(struct kmq_net *kn);
+int kmq_user_hash(const u8 *pw, u32 len, u32 iterations,
+		  struct kmq_pwhash *h);
+int kmq_acl_add(struct kmq_net *kn, int kind, const char *user, u8 access,
+		const char *pattern);
+int kmq_acl_del(struct kmq_net *kn, int kind, const char *user, u8 access,
+		const char *pattern);
+u32 kmq_acl_clear(struct kmq_net *kn);
+int kmq_user_dump(struct kmq_net *kn, struct sk_buff *skb,
+		  struct netlink_callback *cb, struct genl_family *fam);
+int kmq_user_get(struct kmq_net *kn, struct genl_info *info,
+		 struct genl_family *fam, const char *name);
+int kmq_acl_dump(struct kmq_net *kn, struct sk_buff *skb,
+		 struct netlink_callback *cb, struct genl_family *fam);
+void kmq_auth_net_init(struct kmq_net *kn);
+void kmq_auth_net_exit(struct kmq_net *kn);
+int kmq_auth_init(void);
+void kmq_auth_exit(void);
 
 /* sys.c */
 void kmq_sys_net_init(struct kmq_net *kn);

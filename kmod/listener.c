@@ -90,13 +90,14 @@ static struct kmq_listener *kmq_listener_find(struct kmq_net *kn, u32 id,
  * @kn: namespace state
  * @ss: address and port to bind
  * @qos3: accept native QoS 3 PUBLISH
+ * @anonymous: enum kmqttd_anonymous, or KMQ_ANON_INHERIT
  * @id: set to the new listener's id (may be NULL)
  *
  * Context: process context; takes kn->lock.
  * Return: 0 or a negative errno (-EADDRINUSE, -EADDRNOTAVAIL, ...).
  */
 int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss,
-		     bool qos3, u32 *id)
+		     bool qos3, u8 anonymous, u32 *id)
 {
 	struct kmq_listener *l;
 	struct socket *sock;
@@ -111,6 +112,7 @@ int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss,
 	l->kn = kn;
 	l->addr = *ss;
 	l->qos3 = qos3;
+	l->anonymous = anonymous;
 	INIT_WORK(&l->accept_work, kmq_accept_work);
 
 	ret = sock_create_kern(kn->net, ss->ss_family, SOCK_STREAM,

@@ -91,9 +91,45 @@ unsigned int kmq_param_sys_interval = 10;
 module_param_named(sys_interval, kmq_param_sys_interval, uint, 0444);
 MODULE_PARM_DESC(sys_interval, "Seconds between $SYS updates (default 10; 0: none)");
 
-bool kmq_param_allow_anonymous = true;
-module_param_named(allow_anonymous, kmq_param_allow_anonymous, bool, 0444);
-MODULE_PARM_DESC(allow_anonymous, "Accept clients without a user name (default Y)");
+static const char * const kmq_anon_names[] = {
+	[KMQTTD_ANONYMOUS_OFF] = "N",
+	[KMQTTD_ANONYMOUS_ON] = "Y",
+	[KMQTTD_ANONYMOUS_AUTO] = "auto",
+};
+
+static int kmq_anon_param_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+
+	if (sysfs_streq(val, "auto")) {
+		*(int *)kp->arg = KMQTTD_ANONYMOUS_AUTO;
+		return 0;
+	}
+	if (kstrtobool(val, &on))
+		return -EINVAL;
+	*(int *)kp->arg = on ? KMQTTD_ANONYMOUS_ON : KMQTTD_ANONYMOUS_OFF;
+	return 0;
+}
+
+static int kmq_anon_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", kmq_anon_names[*(int *)kp->arg]);
+}
+
+static const struct kernel_param_ops kmq_anon_param_ops = {
+	.set = kmq_anon_param_set,
+	.get = kmq_anon_param_get,
+};
+
+/* auto: anonymous clients only while a namespace has no user and no ACL */
+int kmq_param_allow_anonymous = KMQTTD_ANONYMOUS_AUTO;
+module_param_cb(allow_anonymous, &kmq_anon_param_ops,
+		&kmq_param_allow_anonymous, 0444);
+MODULE_PARM_DESC(allow_anonymous, "Accept clients without a user name: Y, N or auto (default auto: while there are no users and no ACL rules)");
+
+unsigned int kmq_param_pw_iterations = 1000;
+module_param_named(password_iterations, kmq_param_pw_iterations, uint, 0444);
+MODULE_PARM_DESC(password_iterations, "PBKDF2 iterations of new passwords, 1..1000000 (default 1000)");
 
 bool kmq_param_qos3;
 module_param_named(qos3, kmq_param_qos3, bool, 0444);
@@ -125,10 +161,12 @@ static void kmq_check_live(void)
 	int d = atomic_read(&kmq_live.deliveries);
 	int r = atomic_read(&kmq_live.retained);
 	int q = atomic_read(&kmq_live.q3);
+	int us = atomic_read(&kmq_live.users);
+	int a = atomic_read(&kmq_live.acl);
 
-	if (c || s || m || u || t || d || r || q)
-		pr_err("LEAK: live objects at unload: conns %d sessions %d msgs %d subs %d txitems %d deliveries %d retained %d qos3 %d\n",
-		       c, s, m, u, t, d, r, q);
+	if (c || s || m || u || t || d || r || q || us || a)
+		pr_err("LEAK: live objects at unload: conns %d sessions %d msgs %d subs %d txitems %d deliveries %d retained %d qos3 %d users %d acl %d\n",
+		       c, s, m, u, t, d, r, q, us, a);
 	else
 		pr_info("unloaded, no live objects\n");
 }
@@ -160,9 +198,13 @@ static int __init kmq_init(void)
 	if (ret)
 		goto err_sessions_cache;
 
-	ret = kmq_netns_init();
+	ret = kmq_auth_init();
 	if (ret)
 		goto err_q3;
+
+	ret = kmq_netns_init();
+	if (ret)
+		goto err_auth;
 
 	ret = kmq_genl_init();
 	if (ret)
@@ -173,6 +215,9 @@ static int __init kmq_init(void)
 
 err_netns:
 	kmq_netns_exit();
+	rcu_barrier();
+err_auth:
+	kmq_auth_exit();
 err_q3:
 	kmq_q3_exit();
 err_sessions_cache:
@@ -193,6 +238,7 @@ static void __exit kmq_exit(void)
 	destroy_workqueue(kmq_release_wq);
 	destroy_workqueue(kmq_wq);
 	rcu_barrier();
+	kmq_auth_exit();
 	kmq_q3_exit();
 	kmq_sessions_exit();
 	kmq_conns_exit();

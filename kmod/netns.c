@@ -17,6 +17,7 @@
 
 #include "kmqttd.h"
 #include "core/trie.h"
+#include "core/acl.h"
 
 static unsigned int kmq_net_id __read_mostly;
 
@@ -71,7 +72,8 @@ static void kmq_default_listeners(struct kmq_net *kn)
 			pr_warn("bad bind address '%s'\n", tok);
 			continue;
 		}
-		ret = kmq_listener_add(kn, &ss, kmq_param_qos3, NULL);
+		ret = kmq_listener_add(kn, &ss, kmq_param_qos3,
+				       KMQ_ANON_INHERIT, NULL);
 		if (ret)
 			pr_warn("cannot listen on %pISpc: %d\n", &ss, ret);
 	}
@@ -91,6 +93,8 @@ static void kmq_settings_init(struct kmq_settings *set)
 	set->retain_max = kmq_param_retain_max;
 	set->retain_max_bytes = kmq_param_retain_max_bytes;
 	set->allow_anonymous = kmq_param_allow_anonymous;
+	set->pw_iterations = clamp_val(kmq_param_pw_iterations, 1,
+				       KMQ_PW_ITER_MAX);
 	set->max_subs = kmq_param_max_subs;
 	set->max_topic_len = kmq_param_max_topic_len;
 	set->max_topic_levels = kmq_param_max_topic_levels;
@@ -117,6 +121,7 @@ static int __net_init kmq_net_init(struct net *net)
 	spin_lock_init(&kn->q3_lock);
 	kmq_sessions_net_init(kn);
 	kmq_sys_net_init(kn);
+	kmq_auth_net_init(kn);
 
 	kn->stats = alloc_percpu(struct kmq_pcpu_stats);
 	if (!kn->stats)
@@ -150,6 +155,7 @@ static void __net_exit kmq_net_exit(struct net *net)
 
 	kmq_sessions_net_exit(kn);
 	kmq_retain_net_exit(kn);
+	kmq_auth_net_exit(kn);
 	kmq_trie_free(kn->trie);
 	free_percpu(kn->stats);
 }

@@ -15,6 +15,7 @@
 
 #include "kmqttd.h"
 #include "core/topic.h"
+#include "core/acl.h"
 
 /**
  * struct kmq_retained - a retained message
@@ -118,7 +119,7 @@ out:
 
 /**
  * kmq_retain_deliver() - send the retained messages matching a new
- *   subscription (MQTT-3.3.1-6, -8)
+ *   subscription (MQTT-3.3.1-6, -8) that the subscriber may read
  * @kn: namespace state
  * @s: the subscriber's session (attached to the caller's connection)
  * @filter: the filter just subscribed
@@ -136,10 +137,15 @@ void kmq_retain_deliver(struct kmq_net *kn, struct kmq_session *s,
 	mutex_lock(&kn->retain_lock);
 	for (n = rb_first(&kn->retained); n; n = rb_next(n)) {
 		r = rb_entry(n, struct kmq_retained, node);
-		if (kmq_topic_match(filter, flen, r->msg->data,
-				    r->msg->topic_len))
-			kmq_session_deliver(s, r->msg, min(qos, r->msg->qos),
-					    true);
+		if (!kmq_topic_match(filter, flen, r->msg->data,
+				     r->msg->topic_len))
+			continue;
+		if (!kmq_acl_check(kn, s, KMQ_ACL_OP_READ, r->msg->data,
+				   r->msg->topic_len)) {
+			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_ACL_DELIVERY);
+			continue;
+		}
+		kmq_session_deliver(s, r->msg, min(qos, r->msg->qos), true);
 	}
 	mutex_unlock(&kn->retain_lock);
 }

@@ -61,7 +61,7 @@ struct kmq_session *kmq_session_find(struct kmq_net *kn, const char *id,
 
 /* Context: kn->sess_lock held. */
 static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
-					   u16 len)
+					   u16 len, const char *user)
 {
 	struct kmq_session *s;
 
@@ -69,9 +69,12 @@ static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
 	if (!s)
 		return NULL;
 	s->client_id = kmemdup_nul(id, len, GFP_KERNEL | __GFP_NOWARN);
-	if (!s->client_id) {
-		kmem_cache_free(kmq_sess_cache, s);
-		return NULL;
+	if (!s->client_id)
+		goto err_free;
+	if (user) {
+		s->username = kstrdup(user, GFP_KERNEL | __GFP_NOWARN);
+		if (!s->username)
+			goto err_free;
 	}
 	s->kn = kn;
 	s->id_len = len;
@@ -81,15 +84,27 @@ static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
 	INIT_LIST_HEAD(&s->q3_pending);
 	init_llist_head(&s->q3_done);
 	if (xa_alloc_cyclic(&kn->sess_ids, &s->id, s, xa_limit_31b,
-			    &kn->sess_next, GFP_KERNEL) < 0) {
-		kfree(s->client_id);
-		kmem_cache_free(kmq_sess_cache, s);
-		return NULL;
-	}
+			    &kn->sess_next, GFP_KERNEL) < 0)
+		goto err_free;
 	hlist_add_head(&s->hnode, kmq_sess_bucket(kn, id, len));
 	kn->nsessions++;
 	atomic_inc(&kmq_live.sessions);
 	return s;
+
+err_free:
+	kfree(s->username);
+	kfree(s->client_id);
+	kmem_cache_free(kmq_sess_cache, s);
+	return NULL;
+}
+
+/* Does a stored session belong to the user now connecting (or NULL)? */
+static bool kmq_session_same_user(const struct kmq_session *s,
+				  const char *user)
+{
+	if (!s->username || !user)
+		return s->username == user;
+	return !strcmp(s->username, user);
 }
 
 /* Free a delivery that was never queued. */
@@ -153,6 +168,7 @@ static void kmq_session_destroy(struct kmq_session *s)
 	kn->nsessions--;
 	kfree(s->qos2_ids);
 	kfree(s->client_id);
+	kfree(s->username);
 	kmem_cache_free(kmq_sess_cache, s);
 	atomic_dec(&kmq_live.sessions);
 }
@@ -166,7 +182,9 @@ static void kmq_session_destroy(struct kmq_session *s)
  * A connection already attached to the session is closed and this waits
  * until its release has finished (MQTT-3.1.4-2).  CleanSession 1 discards
  * any stored session (MQTT-3.1.2-6); CleanSession 0 resumes it
- * (MQTT-3.1.2-4).
+ * (MQTT-3.1.2-4) if it belongs to the same authenticated user (or both
+ * are anonymous), else the stored session is discarded: its queued
+ * messages and subscriptions were granted to another identity.
  *
  * Context: the connection's io_work; sleeps.
  * Return: 0 or -ENOMEM.
@@ -201,13 +219,14 @@ int kmq_session_connect(struct kmq_conn *conn, const struct kmq_connect *c,
 		kmq_conn_put(old);
 	}
 
-	if (s && (c->clean || s->clean)) {
+	if (s && (c->clean || s->clean ||
+		  !kmq_session_same_user(s, conn->auth_user))) {
 		kmq_session_destroy(s);
 		s = NULL;
 	}
 	*session_present = s;
 	if (!s) {
-		s = kmq_session_new(kn, id, len);
+		s = kmq_session_new(kn, id, len, conn->auth_user);
 		if (!s) {
 			mutex_unlock(&kn->sess_lock);
 			return -ENOMEM;

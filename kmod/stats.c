@@ -37,6 +37,12 @@ static const char * const kmq_reason_names[__KMQ_R_MAX] = {
 	[KMQ_R_TOPIC_LIMIT] = "topic length or depth limit",
 	[KMQ_R_KEEPALIVE_CAP] = "keepalive above the cap",
 	[KMQ_R_NOT_AUTHORIZED] = "not authorized",
+	[KMQ_R_BAD_PASSWORD] = "bad password",
+	[KMQ_R_UNKNOWN_USER] = "unknown user",
+	[KMQ_R_ACL_PUBLISH] = "publish denied by the ACL",
+	[KMQ_R_ACL_SUBSCRIBE] = "subscription denied by the ACL",
+	[KMQ_R_ACL_DELIVERY] = "delivery denied by the ACL",
+	[KMQ_R_ACL_WILL] = "Will denied by the ACL",
 };
 
 /**

@@ -73,6 +73,12 @@ enum kmq_reason {
 	KMQ_R_TOPIC_LIMIT,	/* topic longer or deeper than allowed */
 	KMQ_R_KEEPALIVE_CAP,	/* keepalive 0 or above the cap: CONNACK 0x02 */
 	KMQ_R_NOT_AUTHORIZED,	/* anonymous client refused: CONNACK 0x05 */
+	KMQ_R_BAD_PASSWORD,	/* wrong or no password: CONNACK 0x04 */
+	KMQ_R_UNKNOWN_USER,	/* no such user: CONNACK 0x04 */
+	KMQ_R_ACL_PUBLISH,	/* PUBLISH denied by the ACL: acked, dropped */
+	KMQ_R_ACL_SUBSCRIBE,	/* filter denied by the ACL: SUBACK 0x80 */
+	KMQ_R_ACL_DELIVERY,	/* subscriber may not read the topic */
+	KMQ_R_ACL_WILL,		/* Will denied by the ACL: not published */
 	__KMQ_R_MAX,
 };
 

@@ -20,4 +20,7 @@ check(int ok, const char *fmt, ...);
 /* test_qos.c */
 void test_qos(void);
 
+/* test_acl.c */
+void test_acl(void);
+
 #endif /* _KMQ_TAP_H */

@@ -1545,6 +1545,7 @@ int main(void)
 	test_trie_big();
 	test_trie_nomem();
 	test_qos();
+	test_acl();
 	printf("1..%d\n", n_tests);
 	if (n_fail)
 		printf("# %d of %d tests failed\n", n_fail, n_tests);

@@ -406,7 +406,7 @@ DOCUMENTED = ("max_connections max_packet_size max_inflight max_queued "
               "max_keepalive session_expiry retain_available retain_max "
               "retain_max_bytes allow_anonymous max_subscriptions "
               "max_topic_length max_topic_levels connect_timeout "
-              "sys_interval").split()
+              "sys_interval password_iterations").split()
 
 TEST_VALUES = {
     "max_connections": 1000, "max_packet_size": 100000, "max_inflight": 10,
@@ -426,6 +426,9 @@ def set_get_every_setting():
     for k, v in old.items():
         if isinstance(v, bool):
             new[k] = not v
+        elif k == "allow_anonymous":
+            # yes, no or auto: pick another one
+            new[k] = "no" if v != "no" else "yes"
         else:
             new[k] = TEST_VALUES.get(k, v + 1)
     args = []

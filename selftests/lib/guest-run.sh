@@ -132,6 +132,9 @@ fi
 
 # ------------------------------------------------------------ module
 if [ -n "$VM_MODNAME" ]; then
+	# kmqttd's passwords use sha512 from the crypto API; the kernel's
+	# own request_module() cannot reach modprobe from the initramfs root
+	modprobe -q sha512 2>/dev/null
 	log "insmod $VM_MODNAME $KMQ_MODPARAMS"
 	set -f # KMQ_MODPARAMS is word-split, but never globbed
 	# shellcheck disable=SC2086

@@ -17,7 +17,24 @@ static const enum mq_atype listener_policy[KMQTTD_A_LISTENER_MAX + 1] = {
 	[KMQTTD_A_LISTENER_PORT]	= MQ_A_UINT,
 	[KMQTTD_A_LISTENER_CONNS]	= MQ_A_UINT,
 	[KMQTTD_A_LISTENER_QOS3]	= MQ_A_UINT,
+	[KMQTTD_A_LISTENER_ANONYMOUS]	= MQ_A_UINT,
 };
+
+/* A listener's anonymous access; NULL: the namespace's setting. */
+static const char *anon_str(const struct nlattr *a)
+{
+	static const char *const names[] = {
+		[KMQTTD_ANONYMOUS_OFF] = "off",
+		[KMQTTD_ANONYMOUS_ON] = "on",
+		[KMQTTD_ANONYMOUS_AUTO] = "auto",
+	};
+	uint64_t v;
+
+	if (!a)
+		return NULL;
+	v = mq_uint(a, 0);
+	return v < ARRAY_SIZE(names) ? names[v] : "?";
+}
 
 struct lst_out {
 	struct json j;
@@ -57,6 +74,11 @@ static void lst_print(struct lst_out *o, const struct nlattr **tb)
 			    mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0));
 		json_kv_bool(&o->j, "qos3",
 			     mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0));
+		json_key(&o->j, "anonymous");
+		if (tb[KMQTTD_A_LISTENER_ANONYMOUS])
+			json_str(&o->j, anon_str(tb[KMQTTD_A_LISTENER_ANONYMOUS]));
+		else
+			json_null(&o->j);
 		json_obj_close(&o->j);
 		return;
 	}
@@ -69,10 +91,13 @@ static void lst_print(struct lst_out *o, const struct nlattr **tb)
 		printf(LST_HEADER);
 		o->header = false;
 	}
-	printf("%-6" PRIu64 " %-30s %" PRIu64 "%s\n",
+	printf("%-6" PRIu64 " %-30s %" PRIu64 "%s%s%s\n",
 	       mq_uint(tb[KMQTTD_A_LISTENER_ID], 0), full,
 	       mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0),
-	       mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0) ? "  qos3" : "");
+	       mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0) ? "  qos3" : "",
+	       tb[KMQTTD_A_LISTENER_ANONYMOUS] ? "  anonymous " : "",
+	       tb[KMQTTD_A_LISTENER_ANONYMOUS] ?
+	       anon_str(tb[KMQTTD_A_LISTENER_ANONYMOUS]) : "");
 }
 
 static int lst_cb(const struct nlmsghdr *nlh, void *data)
@@ -94,13 +119,15 @@ static void listener_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: mqctl listener [list]\n"
-		"       mqctl listener add ADDR:PORT [qos3 on|off]\n"
+		"       mqctl listener add ADDR:PORT [qos3 on|off] [anonymous on|off|auto]\n"
 		"       mqctl listener del { ADDR:PORT | id ID }\n"
 		"\n"
 		"Manage the TCP listeners of kmqttd in the current network namespace.\n"
 		"ADDR:PORT is an IPv4 address and port (0.0.0.0:8883, 127.0.0.1:1884)\n"
 		"or an IPv6 address in brackets ([::]:8883, [::1]:1884).\n"
 		"'qos3 on' accepts native QoS 3 PUBLISH there (Documentation/qos3.rst).\n"
+		"'anonymous' overrides the allow_anonymous setting for its clients\n"
+		"(see 'mqctl help set'); without it the setting applies.\n"
 		"\n"
 		"  -j, --json   print JSON (list: an array of listeners)\n"
 		"  -h, --help   show this help\n"
@@ -209,7 +236,7 @@ static int listener_add(int argc, char **argv)
 	struct nlmsghdr *nlh;
 	const char *why;
 	struct nl nl;
-	int ret, err, qos3 = -1;
+	int ret, err, qos3 = -1, anon = -1, i;
 
 	ret = mq_parse_opts("listener add", argc, argv, NULL, listener_usage,
 			    NULL, NULL);
@@ -217,20 +244,34 @@ static int listener_add(int argc, char **argv)
 		return ret;
 	if (optind >= argc)
 		return mq_usage_err("listener add", "missing ADDR:PORT");
-	if (optind + 1 < argc && !strcmp(argv[optind + 1], "qos3")) {
-		if (optind + 2 >= argc)
-			return mq_usage_err("listener add", "missing on|off after 'qos3'");
-		if (!strcmp(argv[optind + 2], "on"))
-			qos3 = 1;
-		else if (!strcmp(argv[optind + 2], "off"))
-			qos3 = 0;
-		else
-			return mq_usage_err("listener add", "qos3 wants on or off, got '%s'",
-					    argv[optind + 2]);
-		if (optind + 3 < argc)
-			return mq_extra_arg("listener add", argv[optind + 3]);
-	} else if (optind + 1 < argc) {
-		return mq_extra_arg("listener add", argv[optind + 1]);
+	for (i = optind + 1; i < argc; i += 2) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(argv[i], "qos3") && qos3 < 0) {
+			if (!v)
+				return mq_usage_err("listener add", "missing on|off after 'qos3'");
+			if (!strcmp(v, "on"))
+				qos3 = 1;
+			else if (!strcmp(v, "off"))
+				qos3 = 0;
+			else
+				return mq_usage_err("listener add", "qos3 wants on or off, got '%s'",
+						    v);
+		} else if (!strcmp(argv[i], "anonymous") && anon < 0) {
+			if (!v)
+				return mq_usage_err("listener add", "missing on|off|auto after 'anonymous'");
+			if (!strcmp(v, "on"))
+				anon = KMQTTD_ANONYMOUS_ON;
+			else if (!strcmp(v, "off"))
+				anon = KMQTTD_ANONYMOUS_OFF;
+			else if (!strcmp(v, "auto"))
+				anon = KMQTTD_ANONYMOUS_AUTO;
+			else
+				return mq_usage_err("listener add", "anonymous wants on, off or auto, got '%s'",
+						    v);
+		} else {
+			return mq_extra_arg("listener add", argv[i]);
+		}
 	}
 	why = mq_parse_sockaddr(argv[optind], &sa);
 	if (why)
@@ -244,6 +285,8 @@ static int listener_add(int argc, char **argv)
 	put_sockaddr(nlh, &sa);
 	if (qos3 >= 0)
 		mnl_attr_put_u8(nlh, KMQTTD_A_LISTENER_QOS3, qos3);
+	if (anon >= 0)
+		mnl_attr_put_u8(nlh, KMQTTD_A_LISTENER_ANONYMOUS, anon);
 	if (mq_opts.json)
 		json_init(&o.j, stdout);
 	err = nl_exec(&nl, nlh, lst_cb, &o, NULL);

@@ -25,6 +25,8 @@ static const struct mq_cmd cmds[] = {
 	{ "get",	cmd_get,	"show broker settings" },
 	{ "set",	cmd_set,	"change broker settings" },
 	{ "monitor",	cmd_monitor,	"print broker events as they happen" },
+	{ "user",	cmd_user,	"list, add or delete users (passwords)" },
+	{ "acl",	cmd_acl,	"list, add or delete ACL rules" },
 	{ "help",	cmd_help,	"show help for mqctl or a command" },
 };
 

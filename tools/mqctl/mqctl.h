@@ -55,6 +55,18 @@ int cmd_retain(int argc, char **argv);
 int cmd_set(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_acl(int argc, char **argv);
+
+/*
+ * user.c, shared with acl.c: send the *_CLEAR command @cmd (no
+ * arguments besides -j) and print the number in its @count_attr.
+ */
+int mq_clear(const char *what, uint8_t cmd, int count_attr,
+	     void (*usage)(FILE *f), int argc, char **argv);
+
+/* Open @path for reading ("-": stdin); prints the error. */
+FILE *mq_open_input(const char *cmd, const char *path);
 
 /*
  * A sub-command of a command group ("listener add"): @names lists the

@@ -36,6 +36,12 @@ static const char *const refusal_names[] = {
 	[KMQTTD_REFUSAL_TOPIC_LIMIT]		= "topic_limit",
 	[KMQTTD_REFUSAL_KEEPALIVE_CAP]		= "keepalive_cap",
 	[KMQTTD_REFUSAL_NOT_AUTHORIZED]		= "not_authorized",
+	[KMQTTD_REFUSAL_BAD_PASSWORD]		= "bad_password",
+	[KMQTTD_REFUSAL_UNKNOWN_USER]		= "unknown_user",
+	[KMQTTD_REFUSAL_ACL_PUBLISH]		= "acl_publish",
+	[KMQTTD_REFUSAL_ACL_SUBSCRIBE]		= "acl_subscribe",
+	[KMQTTD_REFUSAL_ACL_DELIVERY]		= "acl_delivery",
+	[KMQTTD_REFUSAL_ACL_WILL]		= "acl_will",
 };
 
 /*

@@ -12,7 +12,7 @@
 
 #include "mqctl.h"
 
-enum set_type { S_U32, S_U64, S_BOOL };
+enum set_type { S_U32, S_U64, S_BOOL, S_ANON };
 
 static const struct setting {
 	const char *name;
@@ -38,8 +38,8 @@ static const struct setting {
 	  "retained messages at most (0: unlimited)" },
 	{ "retain_max_bytes",	KMQTTD_A_SET_RETAIN_MAX_BYTES,	S_U64,
 	  "retained payload bytes at most (0: unlimited)" },
-	{ "allow_anonymous",	KMQTTD_A_SET_ALLOW_ANONYMOUS,	S_BOOL,
-	  "clients without a user name may connect (yes/no)" },
+	{ "allow_anonymous",	KMQTTD_A_SET_ALLOW_ANONYMOUS,	S_ANON,
+	  "clients without a user name may connect (yes/no/auto)" },
 	{ "max_subscriptions",	KMQTTD_A_SET_MAX_SUBSCRIPTIONS,	S_U32,
 	  "subscriptions per client (0: unlimited)" },
 	{ "max_topic_length",	KMQTTD_A_SET_MAX_TOPIC_LENGTH,	S_U32,
@@ -56,6 +56,8 @@ static const struct setting {
 	  "pending QoS 3 requests per client (0: unlimited)" },
 	{ "qos3_max_total",	KMQTTD_A_SET_QOS3_MAX_TOTAL,	S_U32,
 	  "pending QoS 3 requests in the namespace (0: unlimited)" },
+	{ "password_iterations", KMQTTD_A_SET_PASSWORD_ITERATIONS, S_U32,
+	  "PBKDF2 iterations of passwords set from now on (1..1000000)" },
 };
 
 #define N_SETTINGS	ARRAY_SIZE(settings)
@@ -80,6 +82,7 @@ static const enum mq_atype set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_QOS3_TIMEOUT]		= MQ_A_UINT,
 	[KMQTTD_A_SET_QOS3_MAX_PENDING]		= MQ_A_UINT,
 	[KMQTTD_A_SET_QOS3_MAX_TOTAL]		= MQ_A_UINT,
+	[KMQTTD_A_SET_PASSWORD_ITERATIONS]	= MQ_A_UINT,
 };
 
 _Static_assert(N_SETTINGS == KMQTTD_A_SET_MAX - 1,
@@ -124,8 +127,8 @@ static void settings_usage(FILE *f)
 		"\n"
 		"Show or change the broker settings of the current network namespace.\n"
 		"Values are unsigned decimal numbers; yes/no settings take 1/0, yes/no,\n"
-		"true/false or on/off.  Changes apply at once to new connections and\n"
-		"packets.\n"
+		"true/false or on/off (allow_anonymous also auto).  Changes apply at\n"
+		"once to new connections and packets.\n"
 		"\n"
 		"  -j, --json   print a JSON object (set: the settings afterwards)\n"
 		"  -h, --help   show this help\n"
@@ -133,6 +136,18 @@ static void settings_usage(FILE *f)
 		"Settings:\n");
 	for (i = 0; i < N_SETTINGS; i++)
 		fprintf(f, "  %-18s %s\n", settings[i].name, settings[i].help);
+}
+
+/* enum kmqttd_anonymous as "no", "yes", "auto" ("?" if unknown). */
+static const char *anon_name(uint64_t v)
+{
+	static const char *const names[] = {
+		[KMQTTD_ANONYMOUS_OFF] = "no",
+		[KMQTTD_ANONYMOUS_ON] = "yes",
+		[KMQTTD_ANONYMOUS_AUTO] = "auto",
+	};
+
+	return v < ARRAY_SIZE(names) ? names[v] : "?";
 }
 
 static void print_settings(const struct nlattr **tb, const bool *want)
@@ -156,12 +171,16 @@ static void print_settings(const struct nlattr **tb, const bool *want)
 				json_null(&j);
 			else if (s->type == S_BOOL)
 				json_bool(&j, mq_uint(a, 0));
+			else if (s->type == S_ANON)
+				json_str(&j, anon_name(mq_uint(a, 0)));
 			else
 				json_u64(&j, mq_uint(a, 0));
 		} else if (!a) {
 			printf("%-18s -\n", s->name);
 		} else if (s->type == S_BOOL) {
 			printf("%-18s %s\n", s->name, mq_uint(a, 0) ? "yes" : "no");
+		} else if (s->type == S_ANON) {
+			printf("%-18s %s\n", s->name, anon_name(mq_uint(a, 0)));
 		} else {
 			printf("%-18s %" PRIu64 "\n", s->name, mq_uint(a, 0));
 		}
@@ -304,12 +323,16 @@ int cmd_set(int argc, char **argv)
 			return mq_usage_err("set", "%s given twice", s->name);
 		seen[k] = true;
 		text[k] = v;
-		if (s->type == S_BOOL ? !parse_bool(v, &val[k]) :
-		    !mq_parse_uint(v, s->type == S_U32 ? UINT32_MAX :
-				   UINT64_MAX, &val[k]))
+		if (s->type == S_ANON && !strcasecmp(v, "auto"))
+			val[k] = KMQTTD_ANONYMOUS_AUTO;
+		else if (s->type == S_BOOL || s->type == S_ANON ?
+			 !parse_bool(v, &val[k]) :
+			 !mq_parse_uint(v, s->type == S_U32 ? UINT32_MAX :
+					UINT64_MAX, &val[k]))
 			return mq_usage_err("set", "%s: bad value '%s' (want %s)",
 					    s->name, v,
 					    s->type == S_BOOL ? "yes or no" :
+					    s->type == S_ANON ? "yes, no or auto" :
 					    s->type == S_U32 ?
 					    "a number 0-4294967295" :
 					    "a number 0-18446744073709551615");
@@ -324,6 +347,7 @@ int cmd_set(int argc, char **argv)
 			continue;
 		switch (settings[k].type) {
 		case S_BOOL:
+		case S_ANON:
 			mnl_attr_put_u8(nlh, settings[k].attr, val[k]);
 			break;
 		case S_U32:

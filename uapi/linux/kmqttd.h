@@ -45,6 +45,12 @@ enum kmqttd_refusal {
 	KMQTTD_REFUSAL_TOPIC_LIMIT,
 	KMQTTD_REFUSAL_KEEPALIVE_CAP,
 	KMQTTD_REFUSAL_NOT_AUTHORIZED,
+	KMQTTD_REFUSAL_BAD_PASSWORD,
+	KMQTTD_REFUSAL_UNKNOWN_USER,
+	KMQTTD_REFUSAL_ACL_PUBLISH,
+	KMQTTD_REFUSAL_ACL_SUBSCRIBE,
+	KMQTTD_REFUSAL_ACL_DELIVERY,
+	KMQTTD_REFUSAL_ACL_WILL,
 
 	/* private: */
 	__KMQTTD_REFUSAL_MAX,
@@ -86,11 +92,30 @@ enum {
 	KMQTTD_A_STATS_MAX = (__KMQTTD_A_STATS_MAX - 1)
 };
 
+/**
+ * enum kmqttd_anonymous - may clients without a user name (or with one
+ *   that no user of the namespace has, while it has none) connect?
+ *   The value of KMQTTD_A_SET_ALLOW_ANONYMOUS and of
+ *   KMQTTD_A_LISTENER_ANONYMOUS.
+ * @KMQTTD_ANONYMOUS_OFF: no (CONNACK 0x05)
+ * @KMQTTD_ANONYMOUS_ON: yes
+ * @KMQTTD_ANONYMOUS_AUTO: only while the namespace has no user and no
+ *   ACL rule (the default)
+ */
+enum kmqttd_anonymous {
+	KMQTTD_ANONYMOUS_OFF,
+	KMQTTD_ANONYMOUS_ON,
+	KMQTTD_ANONYMOUS_AUTO,
+};
+
 /*
  * Listeners.  An address is a family (AF_INET or AF_INET6), the address
  * bytes (4 or 16) and a port, in host byte order.  KMQTTD_A_LISTENER_QOS3
  * (u8) enables native QoS 3 PUBLISH on the listener (off by default:
  * QoS bits 11 are malformed in plain MQTT 3.1.1).
+ * KMQTTD_A_LISTENER_ANONYMOUS (u8, enum kmqttd_anonymous) overrides the
+ * namespace's allow_anonymous setting for clients of this listener;
+ * absent: the setting applies.
  */
 enum {
 	KMQTTD_A_LISTENER_ID = 1,
@@ -99,6 +124,7 @@ enum {
 	KMQTTD_A_LISTENER_PORT,
 	KMQTTD_A_LISTENER_CONNS,
 	KMQTTD_A_LISTENER_QOS3,
+	KMQTTD_A_LISTENER_ANONYMOUS,
 
 	__KMQTTD_A_LISTENER_MAX,
 	KMQTTD_A_LISTENER_MAX = (__KMQTTD_A_LISTENER_MAX - 1)
@@ -177,7 +203,12 @@ enum {
 	KMQTTD_A_RETAIN_MAX = (__KMQTTD_A_RETAIN_MAX - 1)
 };
 
-/* Settings of a namespace; SETTINGS_SET changes those present. */
+/*
+ * Settings of a namespace; SETTINGS_SET changes those present.
+ * KMQTTD_A_SET_ALLOW_ANONYMOUS is an enum kmqttd_anonymous.
+ * KMQTTD_A_SET_PASSWORD_ITERATIONS: PBKDF2 iterations of the passwords
+ * set from now on (1..1000000).
+ */
 enum {
 	KMQTTD_A_SET_PAD = 1,
 	KMQTTD_A_SET_MAX_CONNECTIONS,
@@ -198,6 +229,7 @@ enum {
 	KMQTTD_A_SET_QOS3_TIMEOUT,
 	KMQTTD_A_SET_QOS3_MAX_PENDING,
 	KMQTTD_A_SET_QOS3_MAX_TOTAL,
+	KMQTTD_A_SET_PASSWORD_ITERATIONS,
 
 	__KMQTTD_A_SET_MAX,
 	KMQTTD_A_SET_MAX = (__KMQTTD_A_SET_MAX - 1)
@@ -242,6 +274,73 @@ enum {
 #define KMQTTD_MCGRP_EVENTS	"events"
 
 /*
+ * Users of a namespace, who authenticate with a user name and password
+ * in CONNECT.  USER_ADD creates a user or replaces its password: with
+ * KMQTTD_A_USER_PASSWORD (the password itself; the kernel salts it and
+ * stores PBKDF2-HMAC-SHA512 with KMQTTD_A_USER_ITERATIONS, default the
+ * password_iterations setting) or with KMQTTD_A_USER_HASH (a hash in
+ * mosquitto_passwd's format: "$7$ITERATIONS$SALT$HASH" or "$6$SALT$HASH",
+ * base64).  Replies carry the name, KMQTTD_A_USER_ALGO (6 or 7),
+ * the iterations and the hash string, never a password.  USER_CLEAR
+ * deletes every user and replies with KMQTTD_A_USER_COUNT.
+ */
+enum {
+	KMQTTD_A_USER_NAME = 1,
+	KMQTTD_A_USER_PASSWORD,
+	KMQTTD_A_USER_HASH,
+	KMQTTD_A_USER_ALGO,
+	KMQTTD_A_USER_ITERATIONS,
+	KMQTTD_A_USER_COUNT,
+
+	__KMQTTD_A_USER_MAX,
+	KMQTTD_A_USER_MAX = (__KMQTTD_A_USER_MAX - 1)
+};
+
+/**
+ * enum kmqttd_acl_kind - KMQTTD_A_ACL_KIND of an ACL rule
+ * @KMQTTD_ACL_TOPIC: a "topic" rule of one user (KMQTTD_A_ACL_USER), or
+ *   of anonymous clients (no KMQTTD_A_ACL_USER)
+ * @KMQTTD_ACL_PATTERN: a "pattern" rule for every client; %u and %c in
+ *   the pattern stand for the user name and the client id
+ */
+enum kmqttd_acl_kind {
+	KMQTTD_ACL_TOPIC = 1,
+	KMQTTD_ACL_PATTERN,
+};
+
+/**
+ * enum kmqttd_acl_access - KMQTTD_A_ACL_ACCESS of an ACL rule
+ * @KMQTTD_ACL_DENY: neither, whatever other rules allow
+ * @KMQTTD_ACL_READ: subscribe and receive
+ * @KMQTTD_ACL_WRITE: publish
+ * @KMQTTD_ACL_READWRITE: both
+ */
+enum kmqttd_acl_access {
+	KMQTTD_ACL_DENY,
+	KMQTTD_ACL_READ,
+	KMQTTD_ACL_WRITE,
+	KMQTTD_ACL_READWRITE,
+};
+
+/*
+ * ACL rules, as in Mosquitto's acl_file.  Once a namespace has any rule,
+ * a client may only do what a rule allows it.  A rule is identified by
+ * all four attributes; ACL_ADD of an existing rule fails with EEXIST.
+ * KMQTTD_A_ACL_ACCESS defaults to readwrite.  ACL_CLEAR deletes every
+ * rule and replies with KMQTTD_A_ACL_COUNT.
+ */
+enum {
+	KMQTTD_A_ACL_KIND = 1,
+	KMQTTD_A_ACL_USER,
+	KMQTTD_A_ACL_ACCESS,
+	KMQTTD_A_ACL_PATTERN,
+	KMQTTD_A_ACL_COUNT,
+
+	__KMQTTD_A_ACL_MAX,
+	KMQTTD_A_ACL_MAX = (__KMQTTD_A_ACL_MAX - 1)
+};
+
+/*
  * Commands.  Every *_GET has a "do" (one object, selected by its key
  * attribute) and a "dump" (all, or those the request's filter attributes
  * select).  All but STATS_GET need CAP_NET_ADMIN in the namespace.
@@ -259,6 +358,14 @@ enum {
 	KMQTTD_CMD_SETTINGS_GET,
 	KMQTTD_CMD_SETTINGS_SET,
 	KMQTTD_CMD_EVENT,
+	KMQTTD_CMD_USER_GET,
+	KMQTTD_CMD_USER_ADD,
+	KMQTTD_CMD_USER_DEL,
+	KMQTTD_CMD_USER_CLEAR,
+	KMQTTD_CMD_ACL_GET,
+	KMQTTD_CMD_ACL_ADD,
+	KMQTTD_CMD_ACL_DEL,
+	KMQTTD_CMD_ACL_CLEAR,
 
 	__KMQTTD_CMD_MAX,
 	KMQTTD_CMD_MAX = (__KMQTTD_CMD_MAX - 1)

@@ -140,7 +140,7 @@ fi
 # --- replayed replies -------------------------------------------------
 export KMQ_MQCTL_REPLAY="$TMP/stats"
 replay stats stats
-WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"subs_current":7,"sessions_current":8,"retained_current":9,"retained_bytes":1234,"mem_msg_bytes":56789,"qos3_requested":0,"qos3_confirmed":0,"qos3_timed_out":0,"qos3_unreachable":0,"qos3_refused":0,"qos3_pending":0,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23,"retain_full":0,"topic_limit":6,"keepalive_cap":0,"not_authorized":0}}'
+WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"subs_current":7,"sessions_current":8,"retained_current":9,"retained_bytes":1234,"mem_msg_bytes":56789,"qos3_requested":0,"qos3_confirmed":0,"qos3_timed_out":0,"qos3_unreachable":0,"qos3_refused":0,"qos3_pending":0,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23,"retain_full":0,"topic_limit":6,"keepalive_cap":0,"not_authorized":0,"bad_password":0,"unknown_user":0,"acl_publish":0,"acl_subscribe":0,"acl_delivery":0,"acl_will":0}}'
 for args in "-j stats" "stats -j" "stats --json" "--json stats"; do
 	# shellcheck disable=SC2086
 	expect 0 "" -- $args
@@ -158,12 +158,12 @@ for re in '^connections$' '^  current +3$' '^  out +18446744073709551615$' \
 done
 grep -qE '^  (bad_flags|nomem) ' "$TMP/out" && bad "text lists zero refusals" || ok "text hides zero refusals"
 expect 0 "" -- stats -a
-[ "$(sed -n '/^refusals/,/^live/p' "$TMP/out" | grep -c '^  ')" = 27 ] &&
-	ok "stats -a lists all 27 refusals" || bad "stats -a: $(cat "$TMP/out")"
+[ "$(sed -n '/^refusals/,/^live/p' "$TMP/out" | grep -c '^  ')" = 33 ] &&
+	ok "stats -a lists all 33 refusals" || bad "stats -a: $(cat "$TMP/out")"
 
 replay stats empty
 expect 0 "" -- -j stats
-grep -q '"conns_current":0,' "$TMP/out" && grep -q '"not_authorized":0}}' "$TMP/out" &&
+grep -q '"conns_current":0,' "$TMP/out" && grep -q '"acl_will":0}}' "$TMP/out" &&
 	ok "empty reply: zeros" || bad "empty reply: $(cat "$TMP/out")"
 expect 0 "" -- stats
 grep -qx '  none' "$TMP/out" && ok "empty reply: no refusals" || bad "empty text: $(cat "$TMP/out")"
@@ -235,13 +235,14 @@ u16 KMQTTD_A_LISTENER_FAMILY AF_INET6
 ip KMQTTD_A_LISTENER_ADDR ::1
 u16 KMQTTD_A_LISTENER_PORT 8883
 u32 KMQTTD_A_LISTENER_CONNS 0
+u8 KMQTTD_A_LISTENER_ANONYMOUS KMQTTD_ANONYMOUS_OFF
 done
 EOF
 rr lst 0 "" -- listener
 req_is "KMQTTD_CMD_LISTENER_GET dump"
-out_has "listener list" '^ID +ADDRESS +CONNS$' '^1 +0\.0\.0\.0:1883 +3$' '^2 +\[::1\]:8883 +0$'
+out_has "listener list" '^ID +ADDRESS +CONNS$' '^1 +0\.0\.0\.0:1883 +3$' '^2 +\[::1\]:8883 +0  anonymous off$'
 rr lst 0 "" -- -j listener list
-[ "$(cat "$TMP/out")" = '[{"id":1,"family":"inet","address":"0.0.0.0","port":1883,"conns":3,"qos3":false},{"id":2,"family":"inet6","address":"::1","port":8883,"conns":0,"qos3":false}]' ] &&
+[ "$(cat "$TMP/out")" = '[{"id":1,"family":"inet","address":"0.0.0.0","port":1883,"conns":3,"qos3":false,"anonymous":null},{"id":2,"family":"inet6","address":"::1","port":8883,"conns":0,"qos3":false,"anonymous":"off"}]' ] &&
 	ok "listener list JSON" || bad "listener list JSON: $(cat "$TMP/out")"
 cp "$TMP/out" "$TMP/listener.json"
 printf 'done\n' | script none
@@ -271,7 +272,7 @@ req_is "KMQTTD_CMD_LISTENER_ADD
   KMQTTD_A_LISTENER_FAMILY u16 2
   KMQTTD_A_LISTENER_ADDR u32 16777343
   KMQTTD_A_LISTENER_PORT u16 1884"
-pycheck "listener add JSON" 'd == {"id": 3, "family": "inet6", "address": "::", "port": 8883, "conns": 0, "qos3": False}'
+pycheck "listener add JSON" 'd == {"id": 3, "family": "inet6", "address": "::", "port": 8883, "conns": 0, "qos3": False, "anonymous": None}'
 rr lstadd 0 "" -- listener add '*:1885'
 req_is "KMQTTD_CMD_LISTENER_ADD
   KMQTTD_A_LISTENER_FAMILY u16 2
@@ -509,18 +510,19 @@ u32 KMQTTD_A_SET_SYS_INTERVAL 10
 u32 KMQTTD_A_SET_QOS3_TIMEOUT 5000
 u32 KMQTTD_A_SET_QOS3_MAX_PENDING 100
 u32 KMQTTD_A_SET_QOS3_MAX_TOTAL 10000
+u32 KMQTTD_A_SET_PASSWORD_ITERATIONS 1000
 u32 200 1
 ack
 EOF
 rr settings 0 "" -- get
 req_is "KMQTTD_CMD_SETTINGS_GET"
-[ "$(wc -l <"$TMP/out")" = 18 ] && ok "get: 18 settings" || bad "get: $(cat "$TMP/out")"
+[ "$(wc -l <"$TMP/out")" = 19 ] && ok "get: 19 settings" || bad "get: $(cat "$TMP/out")"
 out_has "get" '^max_connections +0$' '^retain_available +yes$' '^allow_anonymous +no$' \
 	'^retain_max_bytes +18446744073709551615$' '^sys_interval +10$'
 rr settings 0 "" -- get sys_interval max-inflight
 [ "$(cat "$TMP/out")" = "$(printf '%-18s 20\n%-18s 10' max_inflight sys_interval)" ] && ok "get NAME..." || bad "get NAME: $(cat "$TMP/out")"
 rr settings 0 "" -- -j get
-pycheck "get JSON" 'len(d) == 18 and d["max_packet_size"] == 268435455 and d["retain_available"] is True and d["allow_anonymous"] is False and list(d)[0] == "max_connections"'
+pycheck "get JSON" 'len(d) == 19 and d["max_packet_size"] == 268435455 and d["retain_available"] is True and d["allow_anonymous"] == "no" and d["password_iterations"] == 1000 and list(d)[0] == "max_connections"'
 cp "$TMP/out" "$TMP/settings.json"
 rr settings 0 "" -- get -j connect_timeout
 pycheck "get NAME JSON" 'd == {"connect_timeout": 10}'
@@ -536,7 +538,7 @@ rr setget 0 "" -- -j set allow_anonymous yes
 req_is "KMQTTD_CMD_SETTINGS_SET
   KMQTTD_A_SET_ALLOW_ANONYMOUS u8 1
 KMQTTD_CMD_SETTINGS_GET"
-pycheck "set -j prints the settings" 'len(d) == 18'
+pycheck "set -j prints the settings" 'len(d) == 19'
 # the refused attribute is the second one: 20 + 8 bytes in
 printf 'error ERANGE offs 28 range 0 65535 msg value out of range\n' | script erange
 rr erange 1 "mqctl: set max_keepalive 70000: Numerical result out of range" -- set max_connections 1 max_keepalive 70000
@@ -614,6 +616,174 @@ names=$("$MQCTL" help set | sed -n '/^Settings:/,$s/^  \([a-z0-9_]*\) .*/\1/p' |
 [ "$(comp mqctl client kick x --p)" = "--purge" ] && ok "completion: kick --purge" || bad "completion: kick --p"
 [ "$(comp mqctl retain '')" = "list del" ] && ok "completion: retain sub-commands" || bad "completion: retain"
 [ "$(comp mqctl set retain_available '')" = "yes no" ] && ok "completion: boolean values" || bad "completion: yes no"
+
+# --- users and ACL rules ----------------------------------------------
+for c in user acl; do
+	expect 0 "" -- help $c
+	head -2 "$TMP/out" | grep -q "^ *\(Usage:\)\? *mqctl $c" && ok "help $c: usage" || bad "help $c: $(head -2 "$TMP/out")"
+done
+expect 2 "user add: missing NAME" -- user add
+expect 2 "cannot contain ':'" -- user add a:b --stdin
+expect 2 "empty user name" -- user add '' --stdin
+expect 2 "--iterations wants 1..1000000" -- user add bob --stdin --iterations 0
+expect 2 "user del: missing NAME" -- user del
+expect 2 "user import: missing FILE" -- user import
+expect 2 "unexpected argument" -- user clear now
+expect 2 "want 'topic' or 'pattern'" -- acl add user bob topics a
+expect 2 "pattern rules are for every user" -- acl add user bob pattern a
+expect 2 "missing the topic" -- acl add topic
+expect 2 "ACCESS must be" -- acl add topic rw a
+expect 2 "too many arguments" -- acl add topic read a b
+expect 2 "missing NAME after 'user'" -- acl del user
+rr ack 0 "" -- user add bob --stdin <<<"s3cret"
+req_is "KMQTTD_CMD_USER_ADD
+  KMQTTD_A_USER_NAME str bob
+  KMQTTD_A_USER_PASSWORD bin 733363726574"
+[ -s "$TMP/out" ] && bad "user add printed: $(cat "$TMP/out")" || ok "user add is silent"
+rr ack 0 "" -- user add bob --stdin --iterations 50000 <<<$'pw with spaces\r'
+req_is "KMQTTD_CMD_USER_ADD
+  KMQTTD_A_USER_NAME str bob
+  KMQTTD_A_USER_PASSWORD bin 7077207769746820737061636573
+  KMQTTD_A_USER_ITERATIONS u32 50000"
+rr ack 2 "no password on standard input" -- user add bob --stdin </dev/null
+rr ack 2 "empty password" -- user add bob --stdin <<<""
+(setsid "$MQCTL" user add bob </dev/null >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc")
+[ "$(cat "$TMP/rc")" = 2 ] && grep -q "no terminal to ask the password on; use --stdin" "$TMP/err" &&
+	ok "user add without a terminal" || bad "user add without a terminal: $(cat "$TMP/rc") $(cat "$TMP/err")"
+rr enoent 5 "mqctl: user del 'eve': not found" -- user del eve
+rr eperm 4 "" -- user add bob --stdin <<<"x"
+script users <<'EOF'
+msg KMQTTD_CMD_USER_GET dump
+str KMQTTD_A_USER_NAME alice
+u8 KMQTTD_A_USER_ALGO 7
+u32 KMQTTD_A_USER_ITERATIONS 1000
+str KMQTTD_A_USER_HASH $7$1000$c2FsdA==$aGFzaA==
+msg KMQTTD_CMD_USER_GET dump
+str KMQTTD_A_USER_NAME old\sbob
+u8 KMQTTD_A_USER_ALGO 6
+u32 KMQTTD_A_USER_ITERATIONS 1
+done
+EOF
+rr users 0 "" -- user
+req_is "KMQTTD_CMD_USER_GET dump"
+out_has "user list" '^NAME +HASH +ITERATIONS$' '^alice +pbkdf2-sha512 +1000$' '^old\\x20bob +sha512 +1$'
+rr users 0 "" -- -j user list
+pycheck "user list JSON" 'd == [{"name": "alice", "algo": "pbkdf2-sha512", "iterations": 1000, "hash": "$7$1000$c2FsdA==$aGFzaA=="}, {"name": "old bob", "algo": "sha512", "iterations": 1, "hash": None}]'
+printf 'msg KMQTTD_CMD_USER_CLEAR\nu32 KMQTTD_A_USER_COUNT 4\nack\n' | script uclear
+rr uclear 0 "" -- user clear
+req_is "KMQTTD_CMD_USER_CLEAR"
+[ "$(cat "$TMP/out")" = "deleted 4" ] && ok "user clear: count" || bad "user clear: $(cat "$TMP/out")"
+rr uclear 0 "" -- -j user clear
+pycheck "user clear JSON" 'd == {"deleted": 4}'
+printf '# comment\n\nalice:$7$101$c2FsdA$aGFzaA==\nbroken line\nbob:$6$c2FsdA$aGFzaA==\r\n' >"$TMP/pwfile"
+cat "$TMP/ack" "$TMP/ack" >"$TMP/ack2"
+rr ack2 1 "pwfile:4: not NAME:\$7\$" -- user import "$TMP/pwfile"
+req_is "KMQTTD_CMD_USER_ADD
+  KMQTTD_A_USER_NAME str alice
+  KMQTTD_A_USER_HASH str \$7\$101\$c2FsdA\$aGFzaA==
+KMQTTD_CMD_USER_ADD
+  KMQTTD_A_USER_NAME str bob
+  KMQTTD_A_USER_HASH str \$6\$c2FsdA\$aGFzaA=="
+grep -qx "imported 2 users, some lines failed" "$TMP/out" && ok "user import: summary" || bad "user import: $(cat "$TMP/out")"
+printf 'error EINVAL msg not a hash\n' | script einval_hash
+rr einval_hash 1 "user import: -:1: user 'x'" -- user import - <<<'x:$7$bad'
+rr ack 0 "" -- acl add user bob topic read 'a/#'
+req_is "KMQTTD_CMD_ACL_ADD
+  KMQTTD_A_ACL_KIND u8 1
+  KMQTTD_A_ACL_USER str bob
+  KMQTTD_A_ACL_ACCESS u8 1
+  KMQTTD_A_ACL_PATTERN str a/#"
+rr ack 0 "" -- acl add pattern 'dev/%c/#'
+req_is "KMQTTD_CMD_ACL_ADD
+  KMQTTD_A_ACL_KIND u8 2
+  KMQTTD_A_ACL_ACCESS u8 3
+  KMQTTD_A_ACL_PATTERN str dev/%c/#"
+rr ack 0 "" -- -j acl del topic deny secret
+req_is "KMQTTD_CMD_ACL_DEL
+  KMQTTD_A_ACL_KIND u8 1
+  KMQTTD_A_ACL_ACCESS u8 0
+  KMQTTD_A_ACL_PATTERN str secret"
+pycheck "acl del JSON" 'd == {"kind": "topic", "user": None, "access": "deny", "pattern": "secret"}'
+printf 'error EEXIST msg the rule exists\n' | script eexist
+rr eexist 6 "mqctl: acl add topic 'a': File exists" -- acl add topic a
+rr enoent 5 "acl del pattern 'a'" -- acl del pattern write a
+script acls <<'EOF'
+msg KMQTTD_CMD_ACL_GET dump
+u8 KMQTTD_A_ACL_KIND KMQTTD_ACL_TOPIC
+u8 KMQTTD_A_ACL_ACCESS KMQTTD_ACL_READ
+str KMQTTD_A_ACL_PATTERN pub/#
+msg KMQTTD_CMD_ACL_GET dump
+u8 KMQTTD_A_ACL_KIND KMQTTD_ACL_TOPIC
+str KMQTTD_A_ACL_USER bob
+u8 KMQTTD_A_ACL_ACCESS KMQTTD_ACL_READWRITE
+str KMQTTD_A_ACL_PATTERN a\sb
+msg KMQTTD_CMD_ACL_GET dump
+u8 KMQTTD_A_ACL_KIND KMQTTD_ACL_TOPIC
+str KMQTTD_A_ACL_USER bob
+u8 KMQTTD_A_ACL_ACCESS KMQTTD_ACL_DENY
+str KMQTTD_A_ACL_PATTERN a/secret
+msg KMQTTD_CMD_ACL_GET dump
+u8 KMQTTD_A_ACL_KIND KMQTTD_ACL_PATTERN
+u8 KMQTTD_A_ACL_ACCESS KMQTTD_ACL_WRITE
+str KMQTTD_A_ACL_PATTERN dev/%c/#
+done
+EOF
+rr acls 0 "" -- acl
+req_is "KMQTTD_CMD_ACL_GET dump"
+[ "$(cat "$TMP/out")" = "$(printf 'topic read pub/#\n\nuser bob\ntopic readwrite a b\ntopic deny a/secret\n\npattern write dev/%%c/#')" ] &&
+	ok "acl list: acl_file format" || bad "acl list: $(cat "$TMP/out")"
+cp "$TMP/out" "$TMP/aclfile"
+rr acls 0 "" -- -j acl list
+pycheck "acl list JSON" 'd == [{"kind": "topic", "user": None, "access": "read", "pattern": "pub/#"}, {"kind": "topic", "user": "bob", "access": "readwrite", "pattern": "a b"}, {"kind": "topic", "user": "bob", "access": "deny", "pattern": "a/secret"}, {"kind": "pattern", "user": None, "access": "write", "pattern": "dev/%c/#"}]'
+# the listed file imports back as the same rules; one existed already
+cat "$TMP/ack" "$TMP/ack" "$TMP/eexist" "$TMP/ack" >"$TMP/ack4"
+rr ack4 0 "" -- acl import "$TMP/aclfile"
+req_is "KMQTTD_CMD_ACL_ADD
+  KMQTTD_A_ACL_KIND u8 1
+  KMQTTD_A_ACL_ACCESS u8 1
+  KMQTTD_A_ACL_PATTERN str pub/#
+KMQTTD_CMD_ACL_ADD
+  KMQTTD_A_ACL_KIND u8 1
+  KMQTTD_A_ACL_USER str bob
+  KMQTTD_A_ACL_ACCESS u8 3
+  KMQTTD_A_ACL_PATTERN str a b
+KMQTTD_CMD_ACL_ADD
+  KMQTTD_A_ACL_KIND u8 1
+  KMQTTD_A_ACL_USER str bob
+  KMQTTD_A_ACL_ACCESS u8 0
+  KMQTTD_A_ACL_PATTERN str a/secret
+KMQTTD_CMD_ACL_ADD
+  KMQTTD_A_ACL_KIND u8 2
+  KMQTTD_A_ACL_ACCESS u8 2
+  KMQTTD_A_ACL_PATTERN str dev/%c/#"
+grep -qx "imported 3 rules, 1 existed already" "$TMP/out" && ok "acl import: summary" || bad "acl import: $(cat "$TMP/out")"
+printf '  topic   foo/bar  \nbogus line\n' >"$TMP/aclbad"
+rr ack 1 "aclbad:2: want 'user', 'topic' or 'pattern'" -- acl import "$TMP/aclbad"
+req_is "KMQTTD_CMD_ACL_ADD
+  KMQTTD_A_ACL_KIND u8 1
+  KMQTTD_A_ACL_ACCESS u8 3
+  KMQTTD_A_ACL_PATTERN str foo/bar"
+printf 'msg KMQTTD_CMD_ACL_CLEAR\nu32 KMQTTD_A_ACL_COUNT 3\nack\n' | script aclear
+rr aclear 0 "" -- acl clear
+[ "$(cat "$TMP/out")" = "deleted 3" ] && ok "acl clear: count" || bad "acl clear: $(cat "$TMP/out")"
+rr ack 0 "" -- listener add 127.0.0.1:1 anonymous off qos3 on
+req_is "KMQTTD_CMD_LISTENER_ADD
+  KMQTTD_A_LISTENER_FAMILY u16 2
+  KMQTTD_A_LISTENER_ADDR u32 16777343
+  KMQTTD_A_LISTENER_PORT u16 1
+  KMQTTD_A_LISTENER_QOS3 u8 1
+  KMQTTD_A_LISTENER_ANONYMOUS u8 0"
+expect 2 "anonymous wants on, off or auto" -- listener add 127.0.0.1:1 anonymous maybe
+expect 2 "unexpected argument 'qos3'" -- listener add 127.0.0.1:1 qos3 on qos3 off
+rr ack 0 "" -- set allow_anonymous auto
+req_is "KMQTTD_CMD_SETTINGS_SET
+  KMQTTD_A_SET_ALLOW_ANONYMOUS u8 2"
+expect 2 "want yes, no or auto" -- set allow_anonymous maybe
+[ "$(comp mqctl user '')" = "list add del clear import" ] && ok "completion: user sub-commands" || bad "completion: user"
+[ "$(comp mqctl acl add '')" = "user topic pattern" ] && ok "completion: acl add" || bad "completion: acl add: $(comp mqctl acl add '')"
+[ "$(comp mqctl acl add topic '')" = "read write readwrite deny" ] && ok "completion: acl access" || bad "completion: acl access"
+[ "$(comp mqctl set allow_anonymous '')" = "yes no auto" ] && ok "completion: allow_anonymous values" || bad "completion: allow_anonymous"
+[ "$(comp mqctl listener add 1.2.3.4:5 anonymous '')" = "on off auto" ] && ok "completion: listener anonymous" || bad "completion: listener anonymous"
 
 # --- JSON keys match the YAML spec -----------------------------------
 if [ -x "$PY" ] && "$PY" -c 'import yaml' 2>/dev/null && [ -f "$SPEC" ]; then
