@@ -12,6 +12,8 @@
 #include <linux/random.h>
 #include <linux/jiffies.h>
 #include <linux/timer.h>
+#include <linux/jhash.h>
+#include <linux/hash.h>
 
 #include <linux/kmqttd.h>
 
@@ -127,15 +129,66 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 	return 0;
 }
 
+/*
+ * A session's subscriptions are a list (in subscription order, for
+ * dumps) and, once there are more than KMQ_SUB_LIST_MAX, also a hash table
+ * by filter, grown by doubling, so that a client with 100,000
+ * subscriptions does not make every SUBSCRIBE a list scan.  While
+ * s->sub_hash is set every subscription is in it.  All under
+ * kn->route_lock held for writing (reads: for reading).
+ */
+#define KMQ_SUB_LIST_MAX	16
+
+static struct hlist_head *kmq_sub_bucket(struct kmq_session *s,
+					 const u8 *f, u16 len)
+{
+	return &s->sub_hash[hash_32(jhash(f, len, 0), s->sub_bits)];
+}
+
 static struct kmq_sub *kmq_sub_find(struct kmq_session *s,
 				    const struct kmq_str *f)
 {
 	struct kmq_sub *sub;
 
+	if (s->sub_hash) {
+		hlist_for_each_entry(sub, kmq_sub_bucket(s, f->p, f->len),
+				     hnode)
+			if (sub->len == f->len &&
+			    !memcmp(sub->filter, f->p, f->len))
+				return sub;
+		return NULL;
+	}
 	list_for_each_entry(sub, &s->subs, node)
 		if (sub->len == f->len && !memcmp(sub->filter, f->p, f->len))
 			return sub;
 	return NULL;
+}
+
+/*
+ * Grow the hash (or create it) when the subscriptions outnumber twice
+ * its buckets.  Without memory the old table (or the list) stays: lookups
+ * are then slower, never wrong.
+ */
+static void kmq_sub_hash_grow(struct kmq_session *s)
+{
+	u8 bits = s->sub_hash ? s->sub_bits + 1 : 5;
+	struct hlist_head *h;
+	struct kmq_sub *sub;
+	u32 i;
+
+	if (s->nsubs <= (s->sub_hash ? 2U << s->sub_bits : KMQ_SUB_LIST_MAX))
+		return;
+	h = kvmalloc_array(1U << bits, sizeof(*h), GFP_KERNEL | __GFP_NOWARN);
+	if (!h)
+		return;
+	kvfree(s->sub_hash);
+	s->sub_hash = h;
+	s->sub_bits = bits;
+	for (i = 0; i < 1U << bits; i++)
+		INIT_HLIST_HEAD(&h[i]);
+	list_for_each_entry(sub, &s->subs, node)
+		hlist_add_head(&sub->hnode,
+			       kmq_sub_bucket(s, sub->filter, sub->len));
 }
 
 /* Context: kn->route_lock held for writing. */
@@ -170,9 +223,13 @@ static int kmq_sub_add(struct kmq_session *s, const struct kmq_str *f, u8 qos)
 		return -ENOMEM;
 	}
 	list_add_tail(&sub->node, &s->subs);
+	if (s->sub_hash)
+		hlist_add_head(&sub->hnode,
+			       kmq_sub_bucket(s, sub->filter, sub->len));
 	s->nsubs++;
 	kn->subs++;
 	atomic_inc(&kmq_live.subs);
+	kmq_sub_hash_grow(s);
 	return 0;
 }
 
@@ -183,6 +240,8 @@ static void kmq_sub_del(struct kmq_session *s, struct kmq_sub *sub)
 
 	kmq_trie_del(kn->trie, sub->filter, sub->len, s);
 	list_del(&sub->node);
+	if (s->sub_hash)
+		hlist_del(&sub->hnode);
 	kfree(sub);
 	s->nsubs--;
 	kn->subs--;
@@ -205,6 +264,8 @@ void kmq_subs_remove_all(struct kmq_session *s)
 	down_write(&kn->route_lock);
 	list_for_each_entry_safe(sub, tmp, &s->subs, node)
 		kmq_sub_del(s, sub);
+	kvfree(s->sub_hash);
+	s->sub_hash = NULL;
 	up_write(&kn->route_lock);
 }
 

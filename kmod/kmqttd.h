@@ -371,6 +371,7 @@ enum {
  */
 struct kmq_sub {
 	struct list_head node;
+	struct hlist_node hnode;
 	u8 qos;
 	u16 len;
 	u8 filter[];
@@ -427,6 +428,8 @@ struct kmq_session {
 	struct kmq_out out;
 	struct list_head subs;
 	u32 nsubs;
+	struct hlist_head *sub_hash;
+	u8 sub_bits;
 	u16 *qos2_ids;
 	u32 nqos2;
 	unsigned long detached_at;
