@@ -100,6 +100,14 @@ def diag(msg):
         _diag.append(line)
 
 
+def progress(msg):
+    """Print a diagnostic line now (stderr), for long tests: a test killed
+    by its timeout loses its diag() lines."""
+    sys.stderr.write("#   [test %d] %s\n" % (_test_no[0], msg))
+    sys.stderr.flush()
+    diag(msg)
+
+
 def check(cond, msg="check failed"):
     if not cond:
         raise Fail(msg)

@@ -3,6 +3,7 @@
 parsed and checked, exit statuses (tools/mqctl/mqctl.8) included."""
 import base64
 import json
+import os
 import random
 import re
 import select
@@ -14,7 +15,7 @@ import time
 
 import harness
 from harness import Fail, check, check_eq, diag, on_cleanup, test, wait_for
-from mqttlib import (DISCONNECT_PKT, Paho, Raw, clear_retained,
+from mqttlib import (DISCONNECT_PKT, SUBACK, Paho, Raw, clear_retained,
                      connect_pkt, mqctl_path, publish_pkt, sentinel,
                      session_id, subscribe_pkt, topic, will_before_sentinel)
 
@@ -398,6 +399,56 @@ def retain_list_del():
              "retained messages delivered after del")
     mq("retain", "list", "a/#/b", rc=ERROR, err="invalid topic filter")
     mq("retain", "del", "--filter", "a/#/b", rc=ERROR)
+
+
+@test(kmqttd_only=True)
+def dump_oversized_objects():
+    """A client id, user name, filter and topic of ~60 KB each: one object
+    no longer fits a dump message (32 KiB at most), so it comes with its
+    strings cut to 1024 bytes, on a UTF-8 boundary, and flagged, instead
+    of failing the whole dump."""
+    tag = "ov%s-" % harness.RUN_ID
+    # byte 1023 starts a two-byte character: the cut backs off to 1023
+    ident = tag + "x" * (1023 - len(tag)) + "\u00e9" * 29000
+    user = "u" * 30000
+    base = topic("ov")
+    flt = base + "/" + "f" * 60000 + "/#"
+    tpc = base + "/" + "t" * 60000
+    on_cleanup(lambda: clear_retained(tpc))
+    c = Raw()
+    c.connect(ident, user=user)
+    small = Raw()                   # listed after the cut one
+    small.connect(tag + "small")
+    c.subscribe([(flt, 1)])
+    c.pub(tpc, b"payload", qos=1, retain=True)
+
+    mine = [x for x in mqj("client", "list")
+            if x["client_id"].startswith(tag) and x["client_id"] != tag +
+            "small"]
+    check_eq(len(mine), 1, "the client is listed once")
+    got = mine[0]
+    check_eq(got["client_id"].encode(), ident.encode()[:1023],
+             "client id cut on a character boundary")
+    check_eq(got["username"], user[:1024], "user name cut")
+    check(got["truncated"] and got["connected"] and got["subs"] == 1,
+          "flagged truncated, connected, 1 subscription: %r"
+          % {k: v for k, v in got.items() if k not in
+             ("client_id", "username")})
+    check(any(x["client_id"] == tag + "small" and not x["truncated"]
+              for x in mqj("client", "list")),
+          "the dump goes on after the cut object")
+    subs = [x for x in mqj("sub", "list") if x["client_id"].startswith(tag)
+            and x["client_id"] != tag + "small"]
+    check_eq([(x["filter"], x["qos"], x["truncated"]) for x in subs],
+             [(flt[:1024], 1, True)], "cut subscription")
+    ret = mqj("retain", "list", base + "/#")
+    check_eq([(x["topic"], x["payload_len"], x["topic_truncated"])
+              for x in ret], [(tpc[:1024], 7, True)], "cut retained topic")
+    out = mq("sub", "list")
+    check(re.search(r"^%s.* 1 %s\.\.\.$" % (re.escape(tag), re.escape(
+        flt[:1024])), out, re.M), "text sub list marks the cut filter")
+    c.disconnect()
+    small.disconnect()
 
 
 # ------------------------------------------------------------ settings
@@ -795,6 +846,102 @@ def dump_1000_sessions_2000_subs():
                                               ids[567])),
              sorted([flt + "/567", flt + "/x"]), "sub list --client")
     check(mqj("stats")["sessions_current"] >= n, "sessions_current")
+
+
+@test(kmqttd_only=True, timeout=900)
+def dump_10000_clients_100000_subs():
+    """10,000 connected clients and one client with 100,000 subscriptions
+    (a fifth of that on the sanitizer kernel): mqctl client list -j and
+    sub list -j list each of them once; their times are printed."""
+    import resource
+    n, nsubs = 10000, 100000
+    if os.uname().release.endswith("kmqdebug"):
+        n, nsubs = 2000, 20000      # KASAN makes each step ~5x slower
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2 * n + 1000:
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (2 * n + 1000, max(hard, 2 * n + 1000)))
+    set_for_test(max_connections=0, max_subscriptions=0)
+    pfx = "kk%s-" % harness.RUN_ID
+    sid = pfx + "subs"
+    s = Raw()                       # before the others: a low fd (select)
+    s.connect(sid, keepalive=0)
+    socks = []
+
+    def close_all():
+        for x in socks:
+            x.close()
+        socks.clear()
+    on_cleanup(close_all)
+    t0 = time.monotonic()
+    for i in range(0, n, 250):
+        part = []
+        for k in range(i, min(n, i + 250)):
+            x = socket.create_connection((harness.HOST, harness.PORT), 30)
+            x.sendall(connect_pkt("%s%05d" % (pfx, k), keepalive=0))
+            part.append(x)
+        for x in part:          # the CONNACK: 4 bytes
+            x.settimeout(30)
+            got = b""
+            while len(got) < 4:
+                b = x.recv(4 - len(got))
+                if not b:
+                    raise Fail("connection %d closed before CONNACK"
+                               % len(socks))
+                got += b
+            check_eq(got, b"\x20\x02\x00\x00", "CONNACK")
+        socks += part
+        if i % 2500 == 0:
+            harness.progress("%d connected after %.0fs"
+                             % (len(socks), time.monotonic() - t0))
+    harness.progress("connected %d clients in %.1fs"
+                     % (n, time.monotonic() - t0))
+
+    t0 = time.monotonic()
+    out = mq("-j", "client", "list", timeout=300)
+    took = time.monotonic() - t0
+    clients = [c for c in json.loads(out)
+               if c["client_id"].startswith(pfx) and c["client_id"] != sid]
+    harness.progress("mqctl -j client list: %d clients, %d bytes of JSON in"
+                     " %.2fs" % (len(clients), len(out), took))
+    check_eq(len(clients), n, "clients listed")
+    check_eq(len({c["client_id"] for c in clients}), n, "distinct clients")
+    check(all(c["connected"] and c["port"] for c in clients),
+          "every client connected, with an address")
+
+    flt = topic("k") + "/%d/+"
+    t0 = time.monotonic()
+    for i in range(0, nsubs, 2000):
+        pkt = subscribe_pkt(1 + i // 2000, [(flt % k, k % 3) for k in
+                                            range(i, i + 2000)])
+        s.send(pkt)
+        p = s.expect(SUBACK, timeout=60)
+        check_eq(len(p.body), 2 + 2000, "SUBACK return codes")
+        if i % 20000 == 0:
+            harness.progress("%d subscribed after %.0fs"
+                             % (i + 2000, time.monotonic() - t0))
+    t0 = time.monotonic()
+    subs = mqj("sub", "list", "--client", sid, timeout=300)
+    took = time.monotonic() - t0
+    harness.progress("mqctl -j sub list --client: %d subscriptions in %.2fs"
+                     % (len(subs), took))
+    check_eq(len(subs), nsubs, "subscriptions listed")
+    check_eq(sorted(x["filter"] for x in subs),
+             sorted(flt % k for k in range(nsubs)), "every filter once")
+    check(all(x["qos"] == int(x["filter"].split("/")[-2]) % 3
+              for x in subs), "granted QoS of each")
+    t0 = time.monotonic()
+    every = mqj("sub", "list", timeout=300)
+    harness.progress("mqctl -j sub list: %d subscriptions in %.2fs"
+                     % (len(every), time.monotonic() - t0))
+    check(len(every) >= nsubs, "whole subscription dump")
+    s.disconnect()
+    t0 = time.monotonic()
+    close_all()
+    wait_for(lambda: mqj("stats")["conns_current"] < 100, timeout=600,
+             what="the %d connections closed" % n, interval=0.5)
+    harness.progress("%d connections closed in %.1fs"
+                     % (n, time.monotonic() - t0))
 
 
 # ------------------------------------------------------------ $SYS
