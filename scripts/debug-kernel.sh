@@ -26,6 +26,8 @@
 #   modules/       modules.builtin and an empty modules.dep (mkinitramfs)
 #   config         the final .config
 #   build.log      output of the last build; build.time its duration
+#   src.stamp      which source src/ and obj/ hold (kept when a build
+#                  is interrupted: the next one goes on incrementally)
 #   stamp          written last: the cache is complete iff it matches
 #
 # Options: --check       exit 0 if the cache is up to date, 1 if not
@@ -106,10 +108,14 @@ run() { # CMD...: run at low priority, output to the log
 fail() { tail -n 40 "$log" >&2; die "$* (log: $log)"; }
 
 # ------------------------------------------------------------ source
-old_src=$(sed -n '1,3p' "$dir/stamp" 2>/dev/null || true)
+# src.stamp says which source src/ and obj/ hold; it survives an
+# interrupted build (stamp does not), so that only a new source package
+# (or compiler) starts from scratch.
+old_src=$(cat "$dir/src.stamp" 2>/dev/null ||
+	sed -n '1,3p' "$dir/stamp" 2>/dev/null || true)
 if [ "$old_src" != "$(src_stamp)" ] || [ ! -f "$dir/src/Makefile" ]; then
 	msg "extracting $tarball into $dir/src"
-	rm -f "$dir/stamp"
+	rm -f "$dir/stamp" "$dir/src.stamp"
 	rm -rf "$dir/src" "$dir/src.tmp" "$dir/obj"
 	mkdir -p "$dir/src.tmp"
 	run tar -xJf "$tarball" -C "$dir/src.tmp" --strip-components=1 ||
@@ -117,6 +123,7 @@ if [ "$old_src" != "$(src_stamp)" ] || [ ! -f "$dir/src/Makefile" ]; then
 	mv "$dir/src.tmp" "$dir/src"
 fi
 rm -f "$dir/stamp"
+src_stamp >"$dir/src.stamp"
 
 # ------------------------------------------------------------ configure
 kmake() { run make -C "$dir/src" O="$dir/obj" "$@"; }
@@ -142,7 +149,7 @@ done <"$frag"
 	die "the final .config does not match (unmet dependencies?):$(printf '\n  %s' "${missing[@]}")"
 
 # ------------------------------------------------------------ build
-msg "building with make -j$jobs under nice $nice (20-30 min from cold on 2 CPUs; log: $log)"
+msg "building with make -j$jobs under nice $nice (from cold: about 12 CPU-minutes; log: $log)"
 kmake -j"$jobs" all || fail "kernel build failed"
 if [ ! -s "$dir/obj/vmlinux" ] || [ ! -s "$dir/obj/Module.symvers" ]; then
 	fail "the build produced no vmlinux/Module.symvers"
