@@ -15,7 +15,8 @@
 #   make sparse       sparse (C=1) on both kernels
 #   make fuzz         run the libFuzzer targets for FUZZ_SECONDS each
 #   make bench        kmqttd vs Mosquitto benchmark in one guest
-#                     (KERNEL=6.12, QUICK=1: ~2 s per run); selftests/bench/README
+#                     (KERNEL=6.12, QUICK=1: ~2 s per run, LOSSY=1: add
+#                     the lossy-link part); selftests/bench/README
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -80,7 +81,8 @@ fuzz:
 	$(MAKE) -C selftests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 bench:
-	@$(TOP)/selftests/bench/run.sh $(if $(KERNEL),--kernel $(KERNEL)) $(if $(QUICK),--quick)
+	@$(TOP)/selftests/bench/run.sh $(if $(KERNEL),--kernel $(KERNEL)) $(if $(QUICK),--quick) \
+		$(if $(LOSSY),--lossy)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null

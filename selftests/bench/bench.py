@@ -8,6 +8,14 @@ each workload against each broker (alternating which goes first), prints a
 table and writes the JSON results.
 
 usage: bench.py [--quick] [--only REGEX] [--out FILE] [--threads N]
+                [--lossy] [--loss LIST]
+
+--lossy adds the lossy-link part: the clients move into a network
+namespace behind a veth pair with tc netem loss on both ends, and one
+publisher sends 50 msg/s of 64 B to one subscriber at QoS 0, 1 and 2 for
+each loss rate (0, 1, 5, 10, 25 %); workload ids L<loss>-q<qos>, also
+matched by --only.  --loss 1,25 picks the rates, --lossy-rate the pace
+(50 msg/s).
 
 Environment: KMQ_BENCH_MAX_QUEUED (10000) and KMQ_BENCH_MAX_INFLIGHT (100) are the
 per-client queue and outbound QoS 1/2 window given to both brokers;
@@ -35,9 +43,8 @@ MAX_QUEUED = int(os.environ.get("KMQ_BENCH_MAX_QUEUED", "10000"))
 MAX_INFLIGHT = int(os.environ.get("KMQ_BENCH_MAX_INFLIGHT", "100"))
 
 BROKERS = {
-    # name: (host, port); clients reach every broker on loopback for now.
-    # Lossy links (netem) will move the clients into their own netns behind
-    # a veth pair: only HOST and client_prefix() change.
+    # name: (host, port); the normal workloads reach every broker on
+    # loopback, the lossy ones at LossyNet.BROKER_IP (same ports).
     "kmqttd": ("127.0.0.1", 1883),
     "mosquitto": ("127.0.0.1", 1884),
     "relay": ("127.0.0.1", 1885),
@@ -50,8 +57,11 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def client_prefix():
-    """Command prefix of the benchmark clients (netns hook)."""
+def client_prefix(wl=None):
+    """Command prefix of the benchmark clients: the lossy workloads run
+    in the client network namespace."""
+    if wl and wl.get("lossy") is not None:
+        return ["ip", "netns", "exec", LossyNet.NS]
     return []
 
 
@@ -143,6 +153,178 @@ def workloads(quick):
              args=["--pub", "1", "--sub", "10", "-s", "65536"],
              figures=[("delivered MB/s", HIGHER, mbps)] + THROUGHPUT),
     ]
+
+
+LOSS_RATES = (0, 1, 5, 10, 25)
+# msg/s, one publisher: well below what Mosquitto does at QoS 2 in TCG
+# (~170 msg/s, workload 4c), so that the delay is the link's, not a queue's.
+LOSSY_RATE = 50
+
+
+def wire_per_msg(r):
+    """IP bytes sent by both ends (headers, retransmissions and the
+    segments netem dropped included) per message delivered."""
+    w = r.get("wire")
+    if not w or not r.get("unique"):
+        return None
+    return w["ip_out_octets"] / r["unique"]
+
+
+def retrans_per_100(r):
+    w = r.get("wire")
+    if not w or not r.get("unique"):
+        return None
+    return 100.0 * w["tcp_retrans_segs"] / r["unique"]
+
+
+def sent_pct(r):
+    """Messages published in the measured window / the schedule's: a
+    publisher held back (full inflight window) falls behind."""
+    return 100.0 * r["publish_rate"] / r["rate"] if r.get("rate") else None
+
+
+def delivered_pct(r):
+    e = r.get("expected") or 0
+    return 100.0 * r.get("unique", 0) / e if e else None
+
+
+def lat_ms(q):
+    return lambda r: (r.get("latency_us") or {}).get(q, 0) / 1000.0 \
+        if r.get("latency_us", {}).get("count") else None
+
+
+def lossy_workloads(rates, rate):
+    out = []
+    for loss in rates:
+        for q in (0, 1, 2):
+            out.append(dict(
+                id=f"L{loss}-q{q}", lossy=loss, qos=q,
+                title=f"lossy link {loss} %, QoS {q}, {rate} msg/s, 1 -> 1, 64 B",
+                args=["-q", str(q), "--pub", "1", "--sub", "1", "-s", "64",
+                      "-r", str(rate), "--sched-time"],
+                figures=[("sent %", HIGHER, sent_pct),
+                         ("delivered %", HIGHER, delivered_pct),
+                         ("delay p50 ms", LOWER, lat_ms("p50")),
+                         ("delay p99 ms", LOWER, lat_ms("p99")),
+                         ("wire B/msg", LOWER, wire_per_msg),
+                         ("TCP retrans /100 msg", LOWER, retrans_per_100)]))
+    return out
+
+
+# ---------------------------------------------------------------- lossy net
+
+def run_cmd(cmd, check=True):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if check and p.returncode:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}: "
+                           f"{(p.stderr or p.stdout).strip()}")
+    return p
+
+
+def netstat_counters(text):
+    """/proc/net/netstat or /proc/net/snmp text -> {"IpExt.OutOctets": n}"""
+    out, lines = {}, text.splitlines()
+    for a, b in zip(lines[::2], lines[1::2]):
+        ka, kb = a.split(), b.split()
+        if not ka or ka[0] != kb[0]:
+            continue
+        for k, v in zip(ka[1:], kb[1:]):
+            try:
+                out[ka[0] + k] = int(v)
+            except ValueError:
+                pass
+    return out
+
+
+class LossyNet:
+    """Clients in network namespace NS, joined to the root namespace (the
+    brokers) by a veth pair; tc netem on the egress of both ends drops
+    each packet with the same probability in both directions."""
+    NS = "kmq-bench-client"
+    DEV, PEER = "kmqb0", "kmqb1"
+    BROKER_IP, CLIENT_IP = "10.99.0.1", "10.99.0.2"
+
+    def __init__(self):
+        self.up = False
+        self.notes = []
+
+    def setup(self):
+        for m in ("veth", "sch_netem"):
+            p = run_cmd(["modprobe", m], check=False)
+            if p.returncode:
+                raise RuntimeError(f"modprobe {m}: {p.stderr.strip()}")
+        self.teardown()
+        run_cmd(["ip", "netns", "add", self.NS])
+        self.up = True
+        run_cmd(["ip", "link", "add", self.DEV, "type", "veth", "peer",
+                 "name", self.PEER, "netns", self.NS])
+        run_cmd(["ip", "addr", "add", self.BROKER_IP + "/24", "dev", self.DEV])
+        run_cmd(["ip", "-n", self.NS, "addr", "add", self.CLIENT_IP + "/24",
+                 "dev", self.PEER])
+        # One wire packet per skb: netem drops whole GSO super-packets.
+        for ns in ([], ["-n", self.NS]):
+            dev = self.PEER if ns else self.DEV
+            if run_cmd(["ip"] + ns + ["link", "set", dev, "gso_max_segs", "1"],
+                       check=False).returncode:
+                self.notes.append(f"cannot set gso_max_segs on {dev}")
+            run_cmd(["ip"] + ns + ["link", "set", dev, "up"])
+        run_cmd(["ip", "-n", self.NS, "link", "set", "lo", "up"])
+        self.set_loss(0)
+        # Wait for the link: a TCP connection to a closed port is refused
+        # once packets flow both ways.
+        probe = ("import socket, sys\n"
+                 "try:\n"
+                 f"    socket.create_connection(('{self.BROKER_IP}', 9), 1)\n"
+                 "except ConnectionRefusedError:\n"
+                 "    sys.exit(0)\n"
+                 "except OSError:\n"
+                 "    sys.exit(1)\n")
+        for _ in range(50):
+            if run_cmd(["ip", "netns", "exec", self.NS, sys.executable, "-c",
+                        probe], check=False).returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.NS} cannot reach {self.BROKER_IP}")
+
+    def set_loss(self, pct):
+        # netem also at 0 %: the same path for every point; a limit well
+        # above what 200 msg/s can queue.
+        qd = ["qdisc", "replace", "dev", None, "root", "netem", "limit",
+              "10000", "loss", f"{pct}%"]
+        for ns, dev in (([], self.DEV), (["-n", self.NS], self.PEER)):
+            run_cmd(["tc"] + ns + [x if x else dev for x in qd])
+
+    def counters(self):
+        """Both namespaces' IP/TCP counters and the veth's link counters."""
+        root = netstat_counters(open("/proc/net/netstat").read() +
+                                open("/proc/net/snmp").read())
+        p = run_cmd(["ip", "netns", "exec", self.NS, "cat", "/proc/net/netstat",
+                     "/proc/net/snmp"])
+        ns = netstat_counters(p.stdout)
+        st = {}
+        for k in ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets"):
+            with open(f"/sys/class/net/{self.DEV}/statistics/{k}") as f:
+                st[k] = int(f.read())
+        return dict(
+            ip_out_octets=root.get("IpExt:OutOctets", 0) + ns.get("IpExt:OutOctets", 0),
+            ip_out_packets=root.get("Ip:OutRequests", 0) + ns.get("Ip:OutRequests", 0),
+            tcp_retrans_segs=root.get("Tcp:RetransSegs", 0) + ns.get("Tcp:RetransSegs", 0),
+            link_bytes=st["rx_bytes"] + st["tx_bytes"],
+            link_packets=st["rx_packets"] + st["tx_packets"])
+
+    def qdisc_drops(self):
+        n = 0
+        for ns, dev in (([], self.DEV), (["-n", self.NS], self.PEER)):
+            p = run_cmd(["tc"] + ns + ["-s", "qdisc", "show", "dev", dev],
+                        check=False)
+            m = re.search(r"dropped (\d+)", p.stdout)
+            n += int(m.group(1)) if m else 0
+        return n
+
+    def teardown(self):
+        run_cmd(["ip", "link", "del", self.DEV], check=False)
+        run_cmd(["ip", "netns", "del", self.NS], check=False)
+        self.up = False
 
 
 # ---------------------------------------------------------------- system
@@ -237,7 +419,7 @@ def dropped(stats):
 # ---------------------------------------------------------------- brokers
 
 class Mosquitto:
-    def __init__(self, tmp, port):
+    def __init__(self, tmp, port, extra_addr=None):
         self.tmp, self.port, self.proc = tmp, port, None
         self.conf = os.path.join(tmp, "mosquitto.conf")
         with open(self.conf, "w") as f:
@@ -255,6 +437,8 @@ max_queued_messages {MAX_QUEUED}
 max_inflight_messages {MAX_INFLIGHT}
 set_tcp_nodelay true
 """)
+            if extra_addr:  # the lossy part's clients
+                f.write(f"listener {port} {extra_addr}\n")
 
     def start(self):
         self.log = open(os.path.join(self.tmp, "mosquitto.log"), "a")
@@ -342,7 +526,10 @@ def local_etc(tmp):
 
 def run_mqbench(wl, broker, timing, threads, extra=()):
     host, port = BROKERS[broker]
-    cmd = client_prefix() + [MQBENCH, "-h", host, "-p", str(port), "--json",
+    if wl.get("lossy") is not None:
+        host = LossyNet.BROKER_IP
+        timing = dict(timing, **timing["lossy"])
+    cmd = client_prefix(wl) + [MQBENCH, "-h", host, "-p", str(port), "--json",
                              "--label", f"{wl['id']}/{broker}"]
     cmd += wl["args"]
     cmd += ["--setup-timeout", str(timing["setup"])]
@@ -370,7 +557,7 @@ def run_mqbench(wl, broker, timing, threads, extra=()):
                 res = json.loads(line)
             except ValueError:
                 pass
-    return dict(cmd=cmd[len(client_prefix()):], rc=rc, result=res,
+    return dict(cmd=cmd[len(client_prefix(wl)):], rc=rc, result=res,
                 stderr=err.strip()[-2000:], wall_s=round(time.monotonic() - t0, 2))
 
 
@@ -392,12 +579,90 @@ def ratio(a, b):
     return f"{a / b:.2f}"
 
 
+def print_table(rows, wls, info, quick):
+    hdr = ("wl", "figure", "better", "kmqttd", "mosquitto", "kmq/mosq", "relay")
+    lines = []
+    for row in rows:
+        lines.append((row["workload"], row["figure"], row["better"],
+                      fmt(row["kmqttd"]), fmt(row["mosquitto"]),
+                      ratio(row["kmqttd"], row["mosquitto"]), fmt(row["relay"])))
+    w = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(hdr)]
+    print()
+    print(f"kmqttd vs mosquitto {info['mosquitto_version']} -- kernel "
+          f"{info['release']}, {info['cpus']} vCPUs (QEMU TCG), "
+          f"{'quick' if quick else 'full'} run, per-client queue "
+          f"{MAX_QUEUED} / inflight {MAX_INFLIGHT} on both brokers")
+    print("better: 'higher' or 'lower' is better for the figure (latency, time,"
+          " memory, loss: lower); kmq/mosq is kmqttd's figure divided by mosquitto's")
+    print("  ".join(h.ljust(w[i]) if i < 3 else h.rjust(w[i]) for i, h in enumerate(hdr)))
+    last = None
+    for row in lines:
+        if last and row[0] != last:
+            print()
+        last = row[0]
+        print("  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i]) for i, c in enumerate(row)))
+    print()
+    for wl in wls:
+        print(f"  {wl['id']:3s} {wl['title']}")
+
+
+LOSSY_COLS = (("sent%", "sent %"), ("deliv%", "delivered %"), ("p50 ms", "delay p50 ms"),
+              ("p99 ms", "delay p99 ms"), ("B/msg", "wire B/msg"),
+              ("rtx/100", "TCP retrans /100 msg"))
+
+
+def print_lossy(rows, wls, timing, info, rate):
+    by = {(r["workload"], r["figure"]): r for r in rows}
+    t = timing["lossy"]
+    print()
+    print(f"lossy links -- kernel {info['release']}: 1 -> 1, 64 B, "
+          f"{fmt(rate)} msg/s (scheduled send times) for {t['duration']} s "
+          f"(+{t['warmup']} s warmup) per point; clients in a netns behind a "
+          "veth pair, tc netem loss on both directions")
+    print("sent%: published in the window / scheduled (a full inflight "
+          "window holds the publisher back); "
+          "deliv%: messages delivered / published; p50/p99: end-to-end delay "
+          "of the published ones; "
+          "B/msg: IP bytes both ends sent (headers, retransmissions, dropped "
+          "segments) per delivered message; rtx/100: TCP retransmitted "
+          "segments per 100 messages; kmq/mosq: kmqttd / mosquitto")
+    head = ["loss%", "QoS"]
+    for b in ("kmqttd", "mosquitto"):
+        head += [f"{b[:4]} {c}" for c, _ in LOSSY_COLS]
+    head += ["kmq/mosq p50", "p99", "B/msg"]
+    lines = []
+    for wl in wls:
+        line = [str(wl["lossy"]), str(wl["qos"])]
+        for b in ("kmqttd", "mosquitto"):
+            for _, fig in LOSSY_COLS:
+                row = by.get((wl["id"], fig))
+                line.append(fmt(row[b]) if row else "-")
+        for fig in ("delay p50 ms", "delay p99 ms", "wire B/msg"):
+            row = by.get((wl["id"], fig))
+            line.append(ratio(row["kmqttd"], row["mosquitto"]) if row else "-")
+        lines.append(line)
+    w = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(head)]
+    print("  ".join(h.rjust(w[i]) for i, h in enumerate(head)))
+    last = None
+    for line in lines:
+        if last is not None and line[0] != last:
+            print()
+        last = line[0]
+        print("  ".join(c.rjust(w[i]) for i, c in enumerate(line)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="~2 s per workload")
     ap.add_argument("--only", help="regex on workload ids, e.g. '^(1|5a)$'")
     ap.add_argument("--out", help="JSON results (build/bench/results-<kernel>.json)")
     ap.add_argument("--threads", type=int, default=2, help="mqbench threads (2)")
+    ap.add_argument("--lossy", action="store_true",
+                    help="add the lossy-link part (netns + veth + netem)")
+    ap.add_argument("--loss", help="comma-separated loss rates in %% "
+                    f"(default {','.join(map(str, LOSS_RATES))})")
+    ap.add_argument("--lossy-rate", type=float, default=LOSSY_RATE,
+                    help=f"lossy part: msg/s ({LOSSY_RATE})")
     args = ap.parse_args()
 
     if os.geteuid() != 0:
@@ -415,6 +680,10 @@ def main():
     else:
         timing = dict(duration=6, warmup=1, drain=30, quiet=2, hold=5,
                       settle=2, idle=40, setup=900)
+    # Lossy links: TCP's retransmission timeout backs off to seconds at
+    # 25 % loss, so wait longer for the last messages.
+    timing["lossy"] = dict(duration=4 if args.quick else 15,
+                           warmup=0.5 if args.quick else 1, drain=90, quiet=15)
 
     # Enough ports for 20,000 connections with earlier runs in TIME_WAIT;
     # every process (Mosquitto included) may open 1M files.
@@ -430,24 +699,45 @@ def main():
         if params.get(k) != str(v):
             log(f"bench: WARNING: kmqttd {k} is {params.get(k)}, not {v} "
                 "(run.sh passes KMQ_MODPARAMS)")
+    wls = workloads(args.quick)
+    net = None
+    loss_rates = LOSS_RATES
+    if args.loss:
+        try:
+            loss_rates = tuple(float(x) if "." in x else int(x)
+                               for x in args.loss.split(","))
+        except ValueError:
+            sys.exit(f"bench: bad --loss '{args.loss}'")
+    if args.lossy:
+        wls += lossy_workloads(loss_rates, args.lossy_rate)
+    if args.only:
+        wls = [w for w in wls if re.search(args.only, w["id"])]
+    if any(w.get("lossy") is not None for w in wls):
+        net = LossyNet()
+        try:
+            net.setup()
+        except (RuntimeError, OSError) as e:
+            log(f"bench: lossy links unavailable: {e}")
+            net.teardown()
+            return 1
     tmp = tempfile.mkdtemp(prefix="kmq-bench.")
     local_etc(tmp)
-    mosq = Mosquitto(tmp, BROKERS["mosquitto"][1])
+    mosq = Mosquitto(tmp, BROKERS["mosquitto"][1],
+                     LossyNet.BROKER_IP if net else None)
     relay = None if os.environ.get("KMQ_BENCH_NO_RELAY") == "1" else \
         Relay(tmp, BROKERS["relay"][1])
     mosq.start()
     if relay:
         relay.start()
 
-    wls = workloads(args.quick)
-    if args.only:
-        wls = [w for w in wls if re.search(args.only, w["id"])]
     info = dict(kernel=KERNEL, release=os.uname().release, quick=args.quick,
                 cpus=os.cpu_count(), mem_kb=meminfo().get("MemTotal"),
                 timing=timing, threads=args.threads,
                 kmqttd_params=params, mosquitto_version=mosq.version(),
                 mosquitto_conf=open(mosq.conf).read(),
-                date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                lossy=dict(rates=list(loss_rates), msg_rate=args.lossy_rate,
+                           notes=net.notes) if net else None)
     log(f"bench: {len(wls)} workloads, kernel {info['release']}, "
         f"{info['cpus']} CPUs, {info['mem_kb'] // 1024} MiB, "
         f"{'quick' if args.quick else 'full'} timing, mosquitto "
@@ -455,9 +745,13 @@ def main():
 
     runs, failed = [], 0
     t_start = time.monotonic()
+    loss_now = 0
     try:
         for i, wl in enumerate(wls):
             order = ["kmqttd", "mosquitto"] if i % 2 == 0 else ["mosquitto", "kmqttd"]
+            if wl.get("lossy") is not None and wl["lossy"] != loss_now:
+                net.set_loss(wl["lossy"])
+                loss_now = wl["lossy"]
             if wl.get("relay") and relay:
                 order.append("relay")
             if wl.get("connect_only"):
@@ -473,8 +767,12 @@ def main():
                 if broker == "mosquitto" and wl.get("connect_only"):
                     extra = ["--broker-pid", str(mosq.proc.pid)]
                 st0 = mqctl_stats() if broker == "kmqttd" else None
+                w0 = net.counters() if wl.get("lossy") is not None else None
                 r = run_mqbench(wl, broker, timing, args.threads, extra)
                 st1 = mqctl_stats() if broker == "kmqttd" else None
+                if w0 and r["result"]:
+                    w1 = net.counters()
+                    r["result"]["wire"] = {k: w1[k] - w0[k] for k in w0}
                 r.update(workload=wl["id"], title=wl["title"], broker=broker,
                          idle_wait_s=round(waited, 1))
                 d0, d1 = dropped(st0), dropped(st1)
@@ -497,6 +795,8 @@ def main():
         mosq.stop()
         if relay:
             relay.stop()
+        if net:
+            net.teardown()
         for name in ("mosquitto.log", "relay.log"):
             if os.path.exists(os.path.join(tmp, name)):
                 shutil.copy(os.path.join(tmp, name), os.path.join(
@@ -517,30 +817,13 @@ def main():
                              better=better, **vals,
                              ratio=None if vals["kmqttd"] is None or not vals["mosquitto"]
                              else vals["kmqttd"] / vals["mosquitto"]))
-    hdr = ("wl", "figure", "better", "kmqttd", "mosquitto", "kmq/mosq", "relay")
-    lines = []
-    for row in rows:
-        lines.append((row["workload"], row["figure"], row["better"],
-                      fmt(row["kmqttd"]), fmt(row["mosquitto"]),
-                      ratio(row["kmqttd"], row["mosquitto"]), fmt(row["relay"])))
-    w = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(hdr)]
-    print()
-    print(f"kmqttd vs mosquitto {info['mosquitto_version']} -- kernel "
-          f"{info['release']}, {info['cpus']} vCPUs (QEMU TCG), "
-          f"{'quick' if args.quick else 'full'} run, per-client queue "
-          f"{MAX_QUEUED} / inflight {MAX_INFLIGHT} on both brokers")
-    print("better: 'higher' or 'lower' is better for the figure (latency, time,"
-          " memory, loss: lower); kmq/mosq is kmqttd's figure divided by mosquitto's")
-    print("  ".join(h.ljust(w[i]) if i < 3 else h.rjust(w[i]) for i, h in enumerate(hdr)))
-    last = None
-    for row in lines:
-        if last and row[0] != last:
-            print()
-        last = row[0]
-        print("  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i]) for i, c in enumerate(row)))
-    print()
-    for wl in wls:
-        print(f"  {wl['id']:3s} {wl['title']}")
+    plain = [wl for wl in wls if wl.get("lossy") is None]
+    lossy = [wl for wl in wls if wl.get("lossy") is not None]
+    if plain:
+        print_table([r for r in rows if not r["workload"].startswith("L")],
+                    plain, info, args.quick)
+    if lossy:
+        print_lossy(rows, lossy, timing, info, args.lossy_rate)
     notes = []
     for r in runs:
         res = r["result"] or {}

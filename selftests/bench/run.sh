@@ -4,14 +4,18 @@
 # run.sh - `make bench`: kmqttd vs Mosquitto in one QEMU guest.
 #
 # usage: selftests/bench/run.sh [--kernel 6.1|6.12] [--quick] [--only REGEX]
-#                               [--threads N]
+#                               [--threads N] [--lossy [--loss LIST]
+#                               [--lossy-rate R]]
 #
 # Builds tools/mqbench (and tools/mqctl, for kmqttd's drop counters), boots
 # one selftests/vm.sh guest with kmqttd loaded and runs bench.py there: each
 # workload against kmqttd (1883), Mosquitto (1884, started in the guest) and,
 # for a few, the mqbench relay (1885).  Prints the table, writes
 # build/bench/results-<kernel>.json and keeps the console output in
-# build/bench/results-<kernel>.txt.
+# build/bench/results-<kernel>.txt.  --lossy adds the lossy-link part (the
+# clients in a network namespace behind a veth pair with tc netem loss of
+# 0, 1, 5, 10 and 25 %; QoS 0/1/2 at a fixed rate; see README);
+# "--lossy --only '^L'" runs only that part.
 #
 # Environment: KMQ_BENCH_MAX_QUEUED (10000), KMQ_BENCH_MAX_INFLIGHT (100):
 # per-client queue and outbound QoS 1/2 window of both brokers (kmqttd gets

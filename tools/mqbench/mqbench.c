@@ -47,6 +47,7 @@ static struct {
 	int npub, nsub, ntopics, nidle;
 	enum sub_mode sub_mode;
 	bool pub_cycle, json;
+	bool sched_time;	/* --rate: stamp the scheduled send time */
 	int pub_qos, sub_qos;
 	int size;
 	double rate;			/* per publisher, 0: as fast as possible */
@@ -395,6 +396,7 @@ static bool put_publish(struct thr *t, struct conn *c, uint64_t now)
 	uint32_t rem;
 	uint8_t *p;
 	uint32_t v32;
+	uint64_t stamp = now;
 
 	if (cfg.pub_cycle)
 		ps->topic_len = topic_of(ps->topic, sizeof(ps->topic), topic);
@@ -426,7 +428,15 @@ static bool put_publish(struct thr *t, struct conn *c, uint64_t now)
 	v32 = c->idx;
 	memcpy(p + 4, &v32, 4);
 	memcpy(p + 8, &ps->seq, 8);
-	memcpy(p + 16, &now, 8);
+	/*
+	 * --sched-time: the time the schedule wanted the message out, so a
+	 * stalled publisher (full --inflight window or socket, e.g. while TCP
+	 * retransmits on a lossy link) shows in the latency.
+	 */
+	if (cfg.sched_time && cfg.rate > 0)
+		stamp = t_run0 + ps->phase_ns +
+			(uint64_t)((double)ps->seq * 1e9 / cfg.rate);
+	memcpy(p + 16, &stamp, 8);
 	if (cfg.size > PAYLOAD_HDR)
 		memset(p + PAYLOAD_HDR, 0x5a, (size_t)cfg.size - PAYLOAD_HDR);
 	ps->seq++;
@@ -938,6 +948,44 @@ static void loop_once(struct thr *t, int timeout_ms)
 		handle_event(t, &ev[i]);
 }
 
+/*
+ * --rate: wait until this thread's next message is due (at most 1 ms), to
+ * the microsecond: a 1 ms epoll_wait() step would add up to 1 ms to every
+ * latency.  Falls back to epoll_wait() where epoll_pwait2() is missing.
+ */
+static void loop_until_due(struct thr *t, uint64_t now)
+{
+	struct epoll_event ev[256];
+	uint64_t next = now + 1000000;
+	struct timespec ts;
+	int n, i;
+
+	for (i = 0; i < t->npubs; i++) {
+		struct pubst *ps = t->pubs[i]->pub;
+		uint64_t due;
+
+		/* a full window or socket: the ack or EPOLLOUT wakes us */
+		if (t->pubs[i]->state != CS_READY || !t->pubs[i]->writable ||
+		    (cfg.pub_qos && ps->inflight >= (uint32_t)cfg.inflight))
+			continue;
+		due = t_run0 + ps->phase_ns +
+		      (uint64_t)((double)ps->seq * 1e9 / cfg.rate);
+		if (due < next)
+			next = due;
+	}
+	if (next <= now)
+		next = now;
+	ts.tv_sec = (time_t)((next - now) / 1000000000ull);
+	ts.tv_nsec = (long)((next - now) % 1000000000ull);
+	n = epoll_pwait2(t->ep, ev, 256, &ts, NULL);
+	if (n < 0 && errno == ENOSYS) {
+		loop_once(t, 1);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		handle_event(t, &ev[i]);
+}
+
 /* Continue the reads that ran out of budget; true if some still do. */
 static bool any_rd_more(struct thr *t)
 {
@@ -1081,8 +1129,8 @@ static void *thread_main(void *arg)
 		if (busy) {
 			timeout = 0;
 		} else if (cfg.rate > 0 && now < t_end) {
-			/* sleep until the next message is due (1 ms steps) */
-			timeout = 1;
+			loop_until_due(t, now);
+			continue;
 		} else if (now < t_end) {
 			uint64_t left = (t_end - now) / 1000000 + 1;
 
@@ -1133,14 +1181,15 @@ static void report(const struct stats *s, uint64_t setup_ns, int nconns)
 		printf("{\"label\":\"%s\",\"host\":\"%s\",\"port\":%d,"
 		       "\"pub\":%d,\"sub\":%d,\"topics\":%d,\"sub_mode\":\"%s\","
 		       "\"pub_cycle\":%s,\"qos\":%d,\"sub_qos\":%d,\"size\":%d,"
-		       "\"rate\":%g,\"inflight\":%d,\"window\":%d,\"duration\":%g,"
+		       "\"rate\":%g,\"sched_time\":%s,\"inflight\":%d,\"window\":%d,\"duration\":%g,"
 		       "\"warmup\":%g,"
 		       "\"threads\":%d,\"connections\":%d,\"setup_s\":%.6f,",
 		       cfg.label ? cfg.label : "", cfg.host, cfg.port, cfg.npub,
 		       cfg.nsub, cfg.ntopics,
 		       cfg.sub_mode == SUB_ALL ? "all" : cfg.sub_mode == SUB_FILTER ?
 		       "filter" : "per-topic", cfg.pub_cycle ? "true" : "false",
-		       cfg.pub_qos, cfg.sub_qos, cfg.size, cfg.rate, cfg.inflight,
+		       cfg.pub_qos, cfg.sub_qos, cfg.size, cfg.rate,
+		       cfg.sched_time ? "true" : "false", cfg.inflight,
 		       cfg.window,
 		       cfg.duration, cfg.warmup, cfg.threads, nconns,
 		       (double)setup_ns / 1e9);
@@ -1303,6 +1352,9 @@ static void usage(FILE *f)
 "  -r, --rate R           msgs/s per publisher (default: as fast as possible:\n"
 "                         QoS 0 paced by the socket send buffer, QoS 1/2 by\n"
 "                         --inflight)\n"
+"      --sched-time       with --rate: stamp each message with its scheduled\n"
+"                         send time, not the time it was written, so that\n"
+"                         publisher stalls count in the latency\n"
 "  -w, --inflight W       outstanding QoS 1/2 publishes per publisher (64)\n"
 "      --window N         QoS 0 at full speed: at most N messages per publisher\n"
 "                         not yet delivered to a subscriber (1000, or 4 MiB\n"
@@ -1338,7 +1390,7 @@ enum {
 	O_PUB = 256, O_SUB, O_TOPICS, O_CYCLE, O_FILTER, O_PERTOPIC, O_PREFIX,
 	O_PUBQOS, O_SUBQOS, O_WARMUP, O_DRAIN, O_QUIET, O_CONNONLY, O_BPID,
 	O_SETTLE, O_PAR, O_SNDBUF, O_RCVBUF, O_SETUPTO, O_LABEL, O_JSON,
-	O_HELP, O_RELAY, O_WINDOW,
+	O_HELP, O_RELAY, O_WINDOW, O_SCHED,
 };
 
 static const struct option longopts[] = {
@@ -1349,6 +1401,7 @@ static const struct option longopts[] = {
 	{ "qos", 1, 0, 'q' }, { "pub-qos", 1, 0, O_PUBQOS },
 	{ "sub-qos", 1, 0, O_SUBQOS }, { "size", 1, 0, 's' },
 	{ "rate", 1, 0, 'r' }, { "inflight", 1, 0, 'w' },
+	{ "sched-time", 0, 0, O_SCHED },
 	{ "duration", 1, 0, 'd' }, { "warmup", 1, 0, O_WARMUP },
 	{ "drain", 1, 0, O_DRAIN }, { "quiet", 1, 0, O_QUIET },
 	{ "connect-only", 1, 0, O_CONNONLY }, { "broker-pid", 1, 0, O_BPID },
@@ -1407,6 +1460,7 @@ static void parse_args(int argc, char **argv)
 		case O_SUBQOS: sq = (int)num(optarg, 0, 2, "QoS"); break;
 		case 's': cfg.size = (int)num(optarg, PAYLOAD_HDR, 100 << 20, "--size"); break;
 		case 'r': cfg.rate = fnum(optarg, 0, "--rate"); break;
+		case O_SCHED: cfg.sched_time = true; break;
 		case 'w': cfg.inflight = (int)num(optarg, 1, 65535, "--inflight"); break;
 		case O_WINDOW: cfg.window = (int)num(optarg, 0, 1 << 30, "--window"); break;
 		case 'd': cfg.duration = fnum(optarg, 0.001, "--duration"); break;
