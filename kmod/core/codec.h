@@ -73,6 +73,7 @@ enum kmq_reason {
 	KMQ_R_TOPIC_LIMIT,	/* topic longer or deeper than allowed */
 	KMQ_R_KEEPALIVE_CAP,	/* keepalive 0 or above the cap: CONNACK 0x02 */
 	KMQ_R_NOT_AUTHORIZED,	/* anonymous client refused: CONNACK 0x05 */
+	KMQ_R_MEMORY,		/* namespace memory cap (max_memory) reached */
 	__KMQ_R_MAX,
 };
 

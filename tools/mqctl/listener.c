@@ -17,6 +17,7 @@ static const enum mq_atype listener_policy[KMQTTD_A_LISTENER_MAX + 1] = {
 	[KMQTTD_A_LISTENER_PORT]	= MQ_A_UINT,
 	[KMQTTD_A_LISTENER_CONNS]	= MQ_A_UINT,
 	[KMQTTD_A_LISTENER_QOS3]	= MQ_A_UINT,
+	[KMQTTD_A_LISTENER_MAX_CONNS]	= MQ_A_UINT,
 };
 
 struct lst_out {
@@ -37,12 +38,12 @@ static void lst_addr(const struct nlattr **tb, char *ip, char *full)
 		    mq_uint(tb[KMQTTD_A_LISTENER_PORT], 0), ip, full);
 }
 
-#define LST_HEADER	"%-6s %-30s %s\n", "ID", "ADDRESS", "CONNS"
+#define LST_HEADER	"%-6s %-30s %-8s %s\n", "ID", "ADDRESS", "CONNS", "MAX"
 
 static void lst_print(struct lst_out *o, const struct nlattr **tb)
 {
 	unsigned int family = mq_uint(tb[KMQTTD_A_LISTENER_FAMILY], 0);
-	char ip[MQ_ADDR_LEN], full[MQ_ADDR_LEN];
+	char ip[MQ_ADDR_LEN], full[MQ_ADDR_LEN], max[24];
 
 	lst_addr(tb, ip, full);
 	if (mq_opts.json) {
@@ -57,6 +58,8 @@ static void lst_print(struct lst_out *o, const struct nlattr **tb)
 			    mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0));
 		json_kv_bool(&o->j, "qos3",
 			     mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0));
+		json_kv_u64(&o->j, "max_conns",
+			    mq_uint(tb[KMQTTD_A_LISTENER_MAX_CONNS], 0));
 		json_obj_close(&o->j);
 		return;
 	}
@@ -69,9 +72,14 @@ static void lst_print(struct lst_out *o, const struct nlattr **tb)
 		printf(LST_HEADER);
 		o->header = false;
 	}
-	printf("%-6" PRIu64 " %-30s %" PRIu64 "%s\n",
+	if (mq_uint(tb[KMQTTD_A_LISTENER_MAX_CONNS], 0))
+		snprintf(max, sizeof(max), "%" PRIu64,
+			 mq_uint(tb[KMQTTD_A_LISTENER_MAX_CONNS], 0));
+	else
+		snprintf(max, sizeof(max), "-");
+	printf("%-6" PRIu64 " %-30s %-8" PRIu64 " %s%s\n",
 	       mq_uint(tb[KMQTTD_A_LISTENER_ID], 0), full,
-	       mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0),
+	       mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0), max,
 	       mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0) ? "  qos3" : "");
 }
 
@@ -94,13 +102,15 @@ static void listener_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: mqctl listener [list]\n"
-		"       mqctl listener add ADDR:PORT [qos3 on|off]\n"
+		"       mqctl listener add ADDR:PORT [qos3 on|off] [max_connections N]\n"
 		"       mqctl listener del { ADDR:PORT | id ID }\n"
 		"\n"
 		"Manage the TCP listeners of kmqttd in the current network namespace.\n"
 		"ADDR:PORT is an IPv4 address and port (0.0.0.0:8883, 127.0.0.1:1884)\n"
 		"or an IPv6 address in brackets ([::]:8883, [::1]:1884).\n"
 		"'qos3 on' accepts native QoS 3 PUBLISH there (Documentation/qos3.rst).\n"
+		"'max_connections N' caps the connections open through it (0: no cap\n"
+		"of its own; the setting max_connections still applies).\n"
 		"\n"
 		"  -j, --json   print JSON (list: an array of listeners)\n"
 		"  -h, --help   show this help\n"
@@ -209,7 +219,9 @@ static int listener_add(int argc, char **argv)
 	struct nlmsghdr *nlh;
 	const char *why;
 	struct nl nl;
-	int ret, err, qos3 = -1;
+	int ret, err, i, qos3 = -1;
+	uint64_t max_conns = 0;
+	bool have_max = false;
 
 	ret = mq_parse_opts("listener add", argc, argv, NULL, listener_usage,
 			    NULL, NULL);
@@ -217,20 +229,28 @@ static int listener_add(int argc, char **argv)
 		return ret;
 	if (optind >= argc)
 		return mq_usage_err("listener add", "missing ADDR:PORT");
-	if (optind + 1 < argc && !strcmp(argv[optind + 1], "qos3")) {
-		if (optind + 2 >= argc)
-			return mq_usage_err("listener add", "missing on|off after 'qos3'");
-		if (!strcmp(argv[optind + 2], "on"))
-			qos3 = 1;
-		else if (!strcmp(argv[optind + 2], "off"))
-			qos3 = 0;
-		else
-			return mq_usage_err("listener add", "qos3 wants on or off, got '%s'",
-					    argv[optind + 2]);
-		if (optind + 3 < argc)
-			return mq_extra_arg("listener add", argv[optind + 3]);
-	} else if (optind + 1 < argc) {
-		return mq_extra_arg("listener add", argv[optind + 1]);
+	for (i = optind + 1; i < argc; i += 2) {
+		if (!strcmp(argv[i], "qos3") && qos3 < 0) {
+			if (i + 1 >= argc)
+				return mq_usage_err("listener add", "missing on|off after 'qos3'");
+			if (!strcmp(argv[i + 1], "on"))
+				qos3 = 1;
+			else if (!strcmp(argv[i + 1], "off"))
+				qos3 = 0;
+			else
+				return mq_usage_err("listener add", "qos3 wants on or off, got '%s'",
+						    argv[i + 1]);
+		} else if ((!strcmp(argv[i], "max_connections") ||
+			    !strcmp(argv[i], "max-connections")) && !have_max) {
+			if (i + 1 >= argc)
+				return mq_usage_err("listener add", "missing N after 'max_connections'");
+			if (!mq_parse_uint(argv[i + 1], UINT32_MAX, &max_conns))
+				return mq_usage_err("listener add", "max_connections: bad value '%s' (want a number 0-4294967295)",
+						    argv[i + 1]);
+			have_max = true;
+		} else {
+			return mq_extra_arg("listener add", argv[i]);
+		}
 	}
 	why = mq_parse_sockaddr(argv[optind], &sa);
 	if (why)
@@ -244,6 +264,8 @@ static int listener_add(int argc, char **argv)
 	put_sockaddr(nlh, &sa);
 	if (qos3 >= 0)
 		mnl_attr_put_u8(nlh, KMQTTD_A_LISTENER_QOS3, qos3);
+	if (have_max)
+		mnl_attr_put_u32(nlh, KMQTTD_A_LISTENER_MAX_CONNS, max_conns);
 	if (mq_opts.json)
 		json_init(&o.j, stdout);
 	err = nl_exec(&nl, nlh, lst_cb, &o, NULL);

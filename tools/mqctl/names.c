@@ -36,6 +36,7 @@ static const char *const refusal_names[] = {
 	[KMQTTD_REFUSAL_TOPIC_LIMIT]		= "topic_limit",
 	[KMQTTD_REFUSAL_KEEPALIVE_CAP]		= "keepalive_cap",
 	[KMQTTD_REFUSAL_NOT_AUTHORIZED]		= "not_authorized",
+	[KMQTTD_REFUSAL_MEMORY]			= "memory",
 };
 
 /*

@@ -45,6 +45,7 @@ enum kmqttd_refusal {
 	KMQTTD_REFUSAL_TOPIC_LIMIT,
 	KMQTTD_REFUSAL_KEEPALIVE_CAP,
 	KMQTTD_REFUSAL_NOT_AUTHORIZED,
+	KMQTTD_REFUSAL_MEMORY,
 
 	/* private: */
 	__KMQTTD_REFUSAL_MAX,
@@ -81,6 +82,9 @@ enum {
 	KMQTTD_A_STATS_QOS3_UNREACHABLE,
 	KMQTTD_A_STATS_QOS3_REFUSED,
 	KMQTTD_A_STATS_QOS3_PENDING,
+	KMQTTD_A_STATS_MEM_USED,
+	KMQTTD_A_STATS_LIVE_TXITEMS,
+	KMQTTD_A_STATS_LIVE_DELIVERIES,
 
 	__KMQTTD_A_STATS_MAX,
 	KMQTTD_A_STATS_MAX = (__KMQTTD_A_STATS_MAX - 1)
@@ -90,7 +94,9 @@ enum {
  * Listeners.  An address is a family (AF_INET or AF_INET6), the address
  * bytes (4 or 16) and a port, in host byte order.  KMQTTD_A_LISTENER_QOS3
  * (u8) enables native QoS 3 PUBLISH on the listener (off by default:
- * QoS bits 11 are malformed in plain MQTT 3.1.1).
+ * QoS bits 11 are malformed in plain MQTT 3.1.1).  KMQTTD_A_LISTENER_MAX_CONNS
+ * (u32) caps the connections open through the listener (0: no cap of its
+ * own; the namespace's max_connections still applies).
  */
 enum {
 	KMQTTD_A_LISTENER_ID = 1,
@@ -99,6 +105,7 @@ enum {
 	KMQTTD_A_LISTENER_PORT,
 	KMQTTD_A_LISTENER_CONNS,
 	KMQTTD_A_LISTENER_QOS3,
+	KMQTTD_A_LISTENER_MAX_CONNS,
 
 	__KMQTTD_A_LISTENER_MAX,
 	KMQTTD_A_LISTENER_MAX = (__KMQTTD_A_LISTENER_MAX - 1)
@@ -189,6 +196,9 @@ enum {
 	KMQTTD_A_SET_QOS3_TIMEOUT,
 	KMQTTD_A_SET_QOS3_MAX_PENDING,
 	KMQTTD_A_SET_QOS3_MAX_TOTAL,
+	KMQTTD_A_SET_MAX_QUEUED_BYTES,
+	KMQTTD_A_SET_MAX_MEMORY,
+	KMQTTD_A_SET_SLOW_READER_TIMEOUT,
 
 	__KMQTTD_A_SET_MAX,
 	KMQTTD_A_SET_MAX = (__KMQTTD_A_SET_MAX - 1)
