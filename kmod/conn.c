@@ -48,6 +48,7 @@
 #define KMQ_RX_INIT	512		/* initial receive buffer */
 #define KMQ_RX_KEEP	(64 << 10)	/* shrink back above this */
 #define KMQ_IO_BUDGET	64		/* loops per io_work run */
+#define KMQ_RX_BUDGET	64		/* packets handled per io_work run */
 #define KMQ_TX_IOV	32		/* kvecs per sendmsg */
 #define KMQ_TX_LOW	16		/* pull from the session below this */
 #define KMQ_TX_MAX	64		/* stop parsing with this many to send */
@@ -474,8 +475,12 @@ static int kmq_parse_rx(struct kmq_conn *conn)
 
 	conn->rx_backlog = false;
 	while (off < conn->rxlen) {
-		if (conn->txcount >= KMQ_TX_MAX) {
-			/* the rest once the send list has gone out */
+		if (conn->txcount >= KMQ_TX_MAX || !conn->rx_budget) {
+			/*
+			 * The rest once the send list has gone out, or in the
+			 * next run: a flood from one client must not keep the
+			 * worker from the others.
+			 */
 			conn->rx_backlog = true;
 			break;
 		}
@@ -496,6 +501,7 @@ static int kmq_parse_rx(struct kmq_conn *conn)
 		if (conn->rxlen - off < fh.hdr_len + fh.remaining)
 			break;
 		kmq_stat_inc(conn->kn, KMQ_S_PKTS_IN);
+		conn->rx_budget--;
 		ret = kmq_handle_packet(conn, &fh, conn->rxbuf + off + fh.hdr_len);
 		off += fh.hdr_len + fh.remaining;
 		if (ret < 0)
@@ -574,6 +580,7 @@ static void kmq_io_work(struct work_struct *work)
 	int budget = KMQ_IO_BUDGET;
 	int progress, ret;
 
+	conn->rx_budget = KMQ_RX_BUDGET;
 	do {
 		if (test_bit(KMQ_CONN_CLOSING, &conn->flags))
 			return;
@@ -595,7 +602,9 @@ static void kmq_io_work(struct work_struct *work)
 		}
 	} while (progress && --budget);
 
-	if (progress)
+	/* out of budget: the rest in a new run, behind the other work */
+	if (progress || (conn->rx_backlog &&
+			 !test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags)))
 		queue_work(kmq_wq, &conn->io_work);
 	return;
 close:

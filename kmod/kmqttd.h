@@ -457,7 +457,8 @@ struct kmq_session {
  * @tx_progress: jiffies when the socket last took bytes (or the send
  *	list was last empty)
  * @rx_backlog: complete packets wait in @rxbuf; parsing stopped because
- *	the send list was long (io_work only)
+ *	the send list was long or @rx_budget ran out (io_work only)
+ * @rx_budget: packets the current io_work run may still handle
  * @rx_charge: bytes of @rxbuf accounted to the namespace (above the
  *	initial size)
  * @peer: remote address, for logs
@@ -502,6 +503,7 @@ struct kmq_conn {
 	struct timer_list tx_timer;
 	unsigned long tx_progress;
 	bool rx_backlog;
+	u32 rx_budget;
 	u32 rx_charge;
 	struct sockaddr_storage peer;
 	unsigned long last_rx;
