@@ -24,7 +24,7 @@
 #include "core/trie.h"
 
 /* Inbound QoS 2 packet ids awaiting PUBREL: one bit per id. */
-#define KMQ_QOS2_MAP_BYTES	BITS_TO_LONGS(65536) * sizeof(long)
+#define KMQ_QOS2_MAP_BYTES	(BITS_TO_LONGS(65536) * sizeof(long))
 /* Memory charged per level of a subscription (a trie node, at most). */
 #define KMQ_TRIE_LEVEL_COST	64
 /* SUBSCRIBE filters handled per hold of route_lock for writing. */

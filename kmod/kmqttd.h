@@ -316,6 +316,7 @@ static inline u32 kmq_msg_size(const struct kmq_msg *m)
 {
 	return m->topic_len + m->payload_len;
 }
+
 void kmq_msg_put(struct kmq_msg *m);
 
 static inline void kmq_msg_get(struct kmq_msg *m)
