@@ -16,7 +16,8 @@
  *
  *   kn->sess_lock (mutex)    the session table; attaching, detaching,
  *                            creating and destroying sessions.
- *   kn->lock (mutex)         listener and connection lists.
+ *   kn->lock (mutex)         listener and connection lists, connection
+ *                            counts (per namespace and per listener).
  *   kn->route_lock (rwsem)   the trie and every session's subscription list;
  *                            readers route messages, writers (un)subscribe
  *                            and tear sessions down.  A publisher holds it
@@ -27,6 +28,8 @@
  *   sess->lock (spinlock)    a session's outbound queue and its attached
  *                            connection pointer.
  *   sk->sk_callback_lock     socket callbacks and sk_user_data.
+ *
+ * kn->mem (the max_memory accounting) is atomic and needs no lock.
  *
  * A connection's io_work is the only context that reads its socket, sends
  * on it, or touches its receive and private send state; publishers only
