@@ -12,8 +12,10 @@
 #include <linux/random.h>
 #include <linux/jiffies.h>
 #include <linux/timer.h>
-#include <linux/jhash.h>
-#include <linux/hash.h>
+#include <linux/err.h>
+#include <linux/bitops.h>
+#include <linux/mm.h>
+#include <linux/rbtree.h>
 
 #include <linux/kmqttd.h>
 
@@ -22,8 +24,18 @@
 #include "core/trie.h"
 #include "core/acl.h"
 
-/* Inbound QoS 2 messages a client may have awaiting PUBREL. */
-#define KMQ_MAX_QOS2_IN		65535
+/* Inbound QoS 2 packet ids awaiting PUBREL: one bit per id. */
+#define KMQ_QOS2_MAP_BYTES	(BITS_TO_LONGS(65536) * sizeof(long))
+/* Memory charged per level of a subscription (a trie node, at most). */
+#define KMQ_TRIE_LEVEL_COST	64
+/* SUBSCRIBE filters handled per hold of route_lock for writing. */
+#define KMQ_SUB_BATCH		64
+
+/* The refusal reason of an allocation that failed with @err. */
+static int kmq_mem_reason(int err)
+{
+	return err == -ENOSPC ? KMQ_R_MEMORY : KMQ_R_NOMEM;
+}
 
 static int kmq_fail(struct kmq_conn *conn, int reason)
 {
@@ -93,10 +105,13 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 		return -EPROTO;
 	}
 	if (c.will) {
-		conn->will = kmq_msg_new_will(&c);
-		if (!conn->will)
-			return kmq_connect_refuse(conn, KMQ_R_NOMEM,
+		struct kmq_msg *will = kmq_msg_new_will(conn->kn, &c);
+
+		if (IS_ERR(will))
+			return kmq_connect_refuse(conn,
+						  kmq_mem_reason(PTR_ERR(will)),
 						  KMQ_CONNACK_UNAVAILABLE);
+		conn->will = will;
 	}
 	if (c.has_user) {
 		conn->username = kmemdup_nul(c.user.p, c.user.len,
@@ -105,8 +120,9 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 			return kmq_connect_refuse(conn, KMQ_R_NOMEM,
 						  KMQ_CONNACK_UNAVAILABLE);
 	}
-	if (kmq_session_connect(conn, &c, &sp))
-		return kmq_connect_refuse(conn, KMQ_R_NOMEM,
+	ret = kmq_session_connect(conn, &c, &sp);
+	if (ret)
+		return kmq_connect_refuse(conn, kmq_mem_reason(ret),
 					  KMQ_CONNACK_UNAVAILABLE);
 	conn->since = ktime_get_real_seconds();
 
@@ -129,76 +145,59 @@ static int kmq_handle_connect(struct kmq_conn *conn, const u8 *body, u32 len)
 	return 0;
 }
 
-/*
- * A session's subscriptions are a list (in subscription order, for
- * dumps) and, once there are more than KMQ_SUB_LIST_MAX, also a hash table
- * by filter, grown by doubling, so that a client with 100,000
- * subscriptions does not make every SUBSCRIBE a list scan.  While
- * s->sub_hash is set every subscription is in it.  All under
- * kn->route_lock held for writing (reads: for reading).
- */
-#define KMQ_SUB_LIST_MAX	16
-
-static struct hlist_head *kmq_sub_bucket(struct kmq_session *s,
-					 const u8 *f, u16 len)
+static int kmq_sub_cmp(const struct kmq_sub *sub, const struct kmq_str *f)
 {
-	return &s->sub_hash[hash_32(jhash(f, len, 0), s->sub_bits)];
+	int r = memcmp(sub->filter, f->p, min(sub->len, f->len));
+
+	if (r)
+		return r;
+	return (int)sub->len - (int)f->len;
+}
+
+/*
+ * Find @f among @s's subscriptions, or where it would go (@link, @parent).
+ * Context: kn->route_lock held.
+ */
+static struct kmq_sub *kmq_sub_lookup(struct kmq_session *s,
+				      const struct kmq_str *f,
+				      struct rb_node ***link,
+				      struct rb_node **parent)
+{
+	struct rb_node **p = &s->subs_tree.rb_node, *up = NULL;
+	struct kmq_sub *sub;
+	int cmp;
+
+	while (*p) {
+		up = *p;
+		sub = rb_entry(up, struct kmq_sub, rb);
+		cmp = kmq_sub_cmp(sub, f);
+		if (!cmp)
+			return sub;
+		p = cmp > 0 ? &up->rb_left : &up->rb_right;
+	}
+	if (link) {
+		*link = p;
+		*parent = up;
+	}
+	return NULL;
 }
 
 static struct kmq_sub *kmq_sub_find(struct kmq_session *s,
 				    const struct kmq_str *f)
 {
-	struct kmq_sub *sub;
-
-	if (s->sub_hash) {
-		hlist_for_each_entry(sub, kmq_sub_bucket(s, f->p, f->len),
-				     hnode)
-			if (sub->len == f->len &&
-			    !memcmp(sub->filter, f->p, f->len))
-				return sub;
-		return NULL;
-	}
-	list_for_each_entry(sub, &s->subs, node)
-		if (sub->len == f->len && !memcmp(sub->filter, f->p, f->len))
-			return sub;
-	return NULL;
-}
-
-/*
- * Grow the hash (or create it) when the subscriptions outnumber twice
- * its buckets.  Without memory the old table (or the list) stays: lookups
- * are then slower, never wrong.
- */
-static void kmq_sub_hash_grow(struct kmq_session *s)
-{
-	u8 bits = s->sub_hash ? s->sub_bits + 1 : 5;
-	struct hlist_head *h;
-	struct kmq_sub *sub;
-	u32 i;
-
-	if (s->nsubs <= (s->sub_hash ? 2U << s->sub_bits : KMQ_SUB_LIST_MAX))
-		return;
-	h = kvmalloc_array(1U << bits, sizeof(*h), GFP_KERNEL | __GFP_NOWARN);
-	if (!h)
-		return;
-	kvfree(s->sub_hash);
-	s->sub_hash = h;
-	s->sub_bits = bits;
-	for (i = 0; i < 1U << bits; i++)
-		INIT_HLIST_HEAD(&h[i]);
-	list_for_each_entry(sub, &s->subs, node)
-		hlist_add_head(&sub->hnode,
-			       kmq_sub_bucket(s, sub->filter, sub->len));
+	return kmq_sub_lookup(s, f, NULL, NULL);
 }
 
 /* Context: kn->route_lock held for writing. */
 static int kmq_sub_add(struct kmq_session *s, const struct kmq_str *f, u8 qos)
 {
 	struct kmq_net *kn = s->kn;
+	struct rb_node **link, *parent;
 	struct kmq_sub *sub;
 	unsigned int max;
+	u32 charge;
 
-	sub = kmq_sub_find(s, f);
+	sub = kmq_sub_lookup(s, f, &link, &parent);
 	if (sub) {
 		/* MQTT-3.8.4-3: replace, keeping the flow */
 		if (kmq_trie_add(kn->trie, f->p, f->len, s, qos) < 0)
@@ -211,26 +210,37 @@ static int kmq_sub_add(struct kmq_session *s, const struct kmq_str *f, u8 qos)
 		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_MAX_SUBS);
 		return -ENOSPC;
 	}
+	/* the trie may need a node per level, shared or not */
+	charge = struct_size(sub, filter, f->len) +
+		 kmq_topic_levels(f->p, f->len) * KMQ_TRIE_LEVEL_COST;
+	if (!kmq_mem_charge(kn, charge)) {
+		kmq_mem_refused(kn);
+		return -ENOSPC;
+	}
 	sub = kmalloc(struct_size(sub, filter, f->len),
 		      GFP_KERNEL | __GFP_NOWARN);
 	if (!sub)
-		return -ENOMEM;
+		goto err_uncharge;
 	sub->qos = qos;
 	sub->len = f->len;
+	sub->charge = charge;
 	memcpy(sub->filter, f->p, f->len);
 	if (kmq_trie_add(kn->trie, f->p, f->len, s, qos) < 0) {
 		kfree(sub);
-		return -ENOMEM;
+		goto err_uncharge;
 	}
+	rb_link_node(&sub->rb, parent, link);
+	rb_insert_color(&sub->rb, &s->subs_tree);
 	list_add_tail(&sub->node, &s->subs);
-	if (s->sub_hash)
-		hlist_add_head(&sub->hnode,
-			       kmq_sub_bucket(s, sub->filter, sub->len));
 	s->nsubs++;
 	kn->subs++;
 	atomic_inc(&kmq_live.subs);
-	kmq_sub_hash_grow(s);
 	return 0;
+
+err_uncharge:
+	kmq_mem_uncharge(kn, charge);
+	kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
+	return -ENOMEM;
 }
 
 /* Context: kn->route_lock held for writing. */
@@ -240,8 +250,8 @@ static void kmq_sub_del(struct kmq_session *s, struct kmq_sub *sub)
 
 	kmq_trie_del(kn->trie, sub->filter, sub->len, s);
 	list_del(&sub->node);
-	if (s->sub_hash)
-		hlist_del(&sub->hnode);
+	rb_erase(&sub->rb, &s->subs_tree);
+	kmq_mem_uncharge(kn, sub->charge);
 	kfree(sub);
 	s->nsubs--;
 	kn->subs--;
@@ -264,8 +274,6 @@ void kmq_subs_remove_all(struct kmq_session *s)
 	down_write(&kn->route_lock);
 	list_for_each_entry_safe(sub, tmp, &s->subs, node)
 		kmq_sub_del(s, sub);
-	kvfree(s->sub_hash);
-	s->sub_hash = NULL;
 	up_write(&kn->route_lock);
 }
 
@@ -309,6 +317,12 @@ static int kmq_handle_subscribe(struct kmq_conn *conn, const u8 *body,
 			rc = qos;
 next:
 		buf[hlen + i++] = rc;
+		/* let publishers in between batches of a long SUBSCRIBE */
+		if (!(i % KMQ_SUB_BATCH)) {
+			up_write(&kn->route_lock);
+			cond_resched();
+			down_write(&kn->route_lock);
+		}
 	}
 	up_write(&kn->route_lock);
 
@@ -461,41 +475,45 @@ void kmq_route_counted(struct kmq_net *kn, struct kmq_scratch *sc,
  */
 static bool kmq_qos2_seen(struct kmq_session *s, u16 pid)
 {
-	u32 i;
-
-	for (i = 0; i < s->nqos2; i++)
-		if (s->qos2_ids[i] == pid)
-			return true;
-	return false;
+	return s->qos2_ids && test_bit(pid, s->qos2_ids);
 }
 
+/* Return: 0, -ENOSPC (max_memory) or -ENOMEM. */
 static int kmq_qos2_add(struct kmq_session *s, u16 pid)
 {
-	u16 *ids;
-
-	if (s->nqos2 >= KMQ_MAX_QOS2_IN)
-		return -ENOSPC;
-	if (!(s->nqos2 & 15)) {
-		ids = krealloc_array(s->qos2_ids, s->nqos2 + 16, sizeof(*ids),
-				     GFP_KERNEL | __GFP_NOWARN);
-		if (!ids)
+	if (!s->qos2_ids) {
+		if (!kmq_mem_charge(s->kn, KMQ_QOS2_MAP_BYTES))
+			return -ENOSPC;
+		s->qos2_ids = kvzalloc(KMQ_QOS2_MAP_BYTES,
+				       GFP_KERNEL | __GFP_NOWARN);
+		if (!s->qos2_ids) {
+			kmq_mem_uncharge(s->kn, KMQ_QOS2_MAP_BYTES);
 			return -ENOMEM;
-		s->qos2_ids = ids;
+		}
 	}
-	s->qos2_ids[s->nqos2++] = pid;
+	__set_bit(pid, s->qos2_ids);
+	s->nqos2++;
 	return 0;
 }
 
 static void kmq_qos2_del(struct kmq_session *s, u16 pid)
 {
-	u32 i;
+	if (s->qos2_ids && __test_and_clear_bit(pid, s->qos2_ids))
+		s->nqos2--;
+}
 
-	for (i = 0; i < s->nqos2; i++) {
-		if (s->qos2_ids[i] == pid) {
-			s->qos2_ids[i] = s->qos2_ids[--s->nqos2];
-			return;
-		}
-	}
+/**
+ * kmq_qos2_free() - free a session's inbound QoS 2 state
+ * @s: the session, being destroyed
+ */
+void kmq_qos2_free(struct kmq_session *s)
+{
+	if (!s->qos2_ids)
+		return;
+	kvfree(s->qos2_ids);
+	s->qos2_ids = NULL;
+	s->nqos2 = 0;
+	kmq_mem_uncharge(s->kn, KMQ_QOS2_MAP_BYTES);
 }
 
 /*
@@ -523,10 +541,13 @@ static int kmq_publish(struct kmq_conn *conn, const struct kmq_publish *p)
 	if (!kmq_publish_allowed(conn, p))
 		return 0;
 
-	m = kmq_msg_new(p);
-	if (!m) {
+	m = kmq_msg_new(kn, p);
+	if (IS_ERR(m)) {
 		kmq_stat_inc(kn, KMQ_S_DROPPED);
-		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
+		if (PTR_ERR(m) == -ENOSPC)
+			kmq_mem_refused(kn);
+		else
+			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
 		return -ENOMEM;
 	}
 	if (p->retain)
@@ -552,9 +573,12 @@ static int kmq_publish_q3(struct kmq_conn *conn, struct kmq_publish *p,
 	if (!kmq_publish_allowed(conn, p))
 		return kmq_q3_answer_refused(conn, p->pid, mode);
 	p->qos = min_t(u8, p->qos, 2);
-	m = kmq_msg_new(p);
-	if (!m) {
-		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
+	m = kmq_msg_new(kn, p);
+	if (IS_ERR(m)) {
+		if (PTR_ERR(m) == -ENOSPC)
+			kmq_mem_refused(kn);
+		else
+			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
 		return kmq_q3_answer_refused(conn, p->pid, mode);
 	}
 	ret = kmq_q3_publish(conn, m, ask, p->pid, mode, p->retain);
@@ -621,8 +645,10 @@ static int kmq_handle_publish(struct kmq_conn *conn, u8 flags,
 	default:
 		/* deliver once; a re-sent PUBLISH only gets its PUBREC again */
 		if (!kmq_qos2_seen(s, p.pid)) {
-			if (kmq_qos2_add(s, p.pid))
-				return kmq_fail(conn, KMQ_R_NOMEM);
+			int err = kmq_qos2_add(s, p.pid);
+
+			if (err)
+				return kmq_fail(conn, kmq_mem_reason(err));
 			if (ret)
 				ret = kmq_publish_q3(conn, &p, &ask,
 						     KMQ_Q3_TOPIC_Q2);

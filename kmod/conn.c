@@ -12,6 +12,19 @@
  * queue io_work, which pulls them into the private send list as the
  * inflight window and the socket allow.
  *
+ * Bounds
+ * ------
+ * A client that does not read cannot make the broker buffer without
+ * bound: while the socket's send buffer is full (KMQ_CONN_TX_BLOCKED)
+ * nothing is read from the socket; parsing stops while KMQ_TX_MAX items
+ * wait in the private send list (the rest of the receive buffer is parsed
+ * once they are sent); deliveries wait in the session's queue, which
+ * max_queued and max_queued_bytes bound; and a connection whose socket
+ * takes no byte for slow_reader_timeout seconds is closed (refusal
+ * slow_reader).  The receive buffer grows only with bytes received, up to
+ * max_packet_size, and its growth is charged to the namespace's
+ * max_memory.
+ *
  * Teardown goes through kmq_conn_close(), which may be called from any
  * context, once or many times: the first call sets KMQ_CONN_CLOSING and
  * queues release_work.  Release restores the socket callbacks, stops the
@@ -36,8 +49,10 @@
 #define KMQ_RX_INIT	512		/* initial receive buffer */
 #define KMQ_RX_KEEP	(64 << 10)	/* shrink back above this */
 #define KMQ_IO_BUDGET	64		/* loops per io_work run */
+#define KMQ_RX_BUDGET	64		/* packets handled per io_work run */
 #define KMQ_TX_IOV	32		/* kvecs per sendmsg */
 #define KMQ_TX_LOW	16		/* pull from the session below this */
+#define KMQ_TX_MAX	64		/* stop parsing with this many to send */
 
 static struct kmem_cache *kmq_conn_cache __read_mostly;
 static struct kmem_cache *kmq_txitem_cache __read_mostly;
@@ -113,6 +128,43 @@ static void kmq_ka_timer(struct timer_list *t)
 		return;
 	}
 	mod_timer(&conn->ka_timer, deadline);
+}
+
+/* ---- slow-reader deadline (softirq) ---- */
+
+static void kmq_tx_timer(struct timer_list *t)
+{
+	struct kmq_conn *conn = from_timer(conn, t, tx_timer);
+	unsigned int secs = READ_ONCE(conn->kn->set.slow_reader_timeout);
+	unsigned long deadline;
+
+	if (!secs || !test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags))
+		return;
+	deadline = READ_ONCE(conn->tx_progress) + (unsigned long)secs * HZ;
+	if (time_after_eq(jiffies, deadline)) {
+		kmq_refuse(conn, KMQ_R_SLOW_READER);
+		kmq_conn_close(conn, KMQ_R_SLOW_READER);
+		return;
+	}
+	mod_timer(&conn->tx_timer, deadline);
+}
+
+/*
+ * The socket's send buffer is full.  On the transition, start the
+ * slow-reader clock; bytes the socket takes later restart it
+ * (kmq_try_send() sets tx_progress).
+ */
+static void kmq_tx_set_blocked(struct kmq_conn *conn)
+{
+	unsigned int secs;
+
+	if (test_and_set_bit(KMQ_CONN_TX_BLOCKED, &conn->flags))
+		return;
+	WRITE_ONCE(conn->tx_progress, jiffies);
+	secs = READ_ONCE(conn->kn->set.slow_reader_timeout);
+	if (secs && !timer_pending(&conn->tx_timer))
+		mod_timer(&conn->tx_timer,
+			  jiffies + (unsigned long)secs * HZ);
 }
 
 /* ---- send side ---- */
@@ -264,17 +316,18 @@ static int kmq_try_send(struct kmq_conn *conn)
 			msg.msg_flags |= MSG_MORE;
 		ret = kernel_sendmsg(conn->sock, &msg, iov, niov, total);
 		if (ret == -EAGAIN) {
-			set_bit(KMQ_CONN_TX_BLOCKED, &conn->flags);
+			kmq_tx_set_blocked(conn);
 			return progress;
 		}
 		if (ret < 0)
 			return ret;
+		WRITE_ONCE(conn->tx_progress, jiffies);
 		kmq_stat_add(conn->kn, KMQ_S_BYTES_OUT, ret);
 		WRITE_ONCE(conn->bytes_out, conn->bytes_out + ret);
 		kmq_tx_consume(conn, ret);
 		progress = 1;
 		if ((size_t)ret < total) {
-			set_bit(KMQ_CONN_TX_BLOCKED, &conn->flags);
+			kmq_tx_set_blocked(conn);
 			return progress;
 		}
 		clear_bit(KMQ_CONN_TX_BLOCKED, &conn->flags);
@@ -384,12 +437,28 @@ static void kmq_tx_purge(struct kmq_conn *conn)
 
 /* ---- receive side ---- */
 
+/*
+ * Replace the receive buffer by one of @cap bytes.  What it holds above
+ * KMQ_RX_INIT is charged to the namespace.
+ * Return: 0, -ENOSPC (max_memory) or -ENOMEM; the old buffer stays.
+ */
 static int kmq_rx_resize(struct kmq_conn *conn, u32 cap)
 {
-	u8 *buf = kvmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
+	u32 charge = cap > KMQ_RX_INIT ? cap - KMQ_RX_INIT : 0;
+	u32 more = charge > conn->rx_charge ? charge - conn->rx_charge : 0;
+	u8 *buf;
 
-	if (!buf)
+	if (more && !kmq_mem_charge(conn->kn, more))
+		return -ENOSPC;
+	buf = kvmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf) {
+		if (more)
+			kmq_mem_uncharge(conn->kn, more);
 		return -ENOMEM;
+	}
+	if (charge < conn->rx_charge)
+		kmq_mem_uncharge(conn->kn, conn->rx_charge - charge);
+	conn->rx_charge = charge;
 	memcpy(buf, conn->rxbuf, conn->rxlen);
 	kvfree(conn->rxbuf);
 	conn->rxbuf = buf;
@@ -405,7 +474,17 @@ static int kmq_parse_rx(struct kmq_conn *conn)
 	u32 off = 0;
 	int ret = 0;
 
+	conn->rx_backlog = false;
 	while (off < conn->rxlen) {
+		if (conn->txcount >= KMQ_TX_MAX || !conn->rx_budget) {
+			/*
+			 * The rest once the send list has gone out, or in the
+			 * next run: a flood from one client must not keep the
+			 * worker from the others.
+			 */
+			conn->rx_backlog = true;
+			break;
+		}
 		ret = kmq_parse_fixed(conn->rxbuf + off, conn->rxlen - off, &fh);
 		if (ret == KMQ_NEED_MORE) {
 			ret = 0;
@@ -423,6 +502,7 @@ static int kmq_parse_rx(struct kmq_conn *conn)
 		if (conn->rxlen - off < fh.hdr_len + fh.remaining)
 			break;
 		kmq_stat_inc(conn->kn, KMQ_S_PKTS_IN);
+		conn->rx_budget--;
 		ret = kmq_handle_packet(conn, &fh, conn->rxbuf + off + fh.hdr_len);
 		off += fh.hdr_len + fh.remaining;
 		if (ret < 0)
@@ -453,17 +533,29 @@ static int kmq_try_recv(struct kmq_conn *conn)
 	u32 max = READ_ONCE(conn->kn->set.max_packet);
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
 	struct kvec iov;
+	u32 before;
 	int n, ret;
 
+	if (conn->rx_backlog) {
+		/* complete packets wait: handle them before reading more */
+		before = conn->rxlen;
+		ret = kmq_parse_rx(conn);
+		if (ret < 0)
+			return ret;
+		/* once it is gone, go on to read the socket */
+		return conn->rxlen != before || !conn->rx_backlog;
+	}
 	if (conn->rxlen == conn->rxcap) {
 		/* grow with what actually arrives, never to a claimed size */
 		u32 cap = conn->rxcap * 2;
 
 		if (max && cap > max + KMQ_FIXED_HDR_MAX)
 			cap = max + KMQ_FIXED_HDR_MAX;
-		if (cap <= conn->rxcap || kmq_rx_resize(conn, cap)) {
-			kmq_refuse(conn, KMQ_R_NOMEM);
-			return -ENOMEM;
+		ret = cap > conn->rxcap ? kmq_rx_resize(conn, cap) : -ENOMEM;
+		if (ret) {
+			kmq_refuse(conn, ret == -ENOSPC ? KMQ_R_MEMORY :
+				   KMQ_R_NOMEM);
+			return ret;
 		}
 	}
 	iov.iov_base = conn->rxbuf + conn->rxlen;
@@ -489,6 +581,7 @@ static void kmq_io_work(struct work_struct *work)
 	int budget = KMQ_IO_BUDGET;
 	int progress, ret;
 
+	conn->rx_budget = KMQ_RX_BUDGET;
 	do {
 		if (test_bit(KMQ_CONN_CLOSING, &conn->flags))
 			return;
@@ -510,7 +603,9 @@ static void kmq_io_work(struct work_struct *work)
 		}
 	} while (progress && --budget);
 
-	if (progress)
+	/* out of budget: the rest in a new run, behind the other work */
+	if (progress || (conn->rx_backlog &&
+			 !test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags)))
 		queue_work(kmq_wq, &conn->io_work);
 	return;
 close:
@@ -534,6 +629,7 @@ static void kmq_release_work(struct work_struct *work)
 	write_unlock_bh(&sk->sk_callback_lock);
 
 	timer_shutdown_sync(&conn->ka_timer);
+	timer_shutdown_sync(&conn->tx_timer);
 	cancel_work_sync(&conn->io_work);
 	if (conn->will) {
 		/* every end but DISCONNECT publishes the Will (MQTT-3.1.2-8) */
@@ -566,6 +662,8 @@ static void kmq_release_work(struct work_struct *work)
 
 	kvfree(conn->rxbuf);
 	conn->rxbuf = NULL;
+	kmq_mem_uncharge(kn, conn->rx_charge);
+	conn->rx_charge = 0;
 	kvfree(conn->scratch.t);
 	conn->scratch.t = NULL;
 	kfree(conn->username);
@@ -576,6 +674,7 @@ static void kmq_release_work(struct work_struct *work)
 	mutex_lock(&kn->lock);
 	list_del(&conn->node);
 	kn->nconns--;
+	kmq_listener_conn_gone(kn, conn->lid);
 	wake_up(&kn->conns_wq);
 	mutex_unlock(&kn->lock);
 
@@ -665,6 +764,7 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	INIT_WORK(&conn->io_work, kmq_io_work);
 	INIT_WORK(&conn->release_work, kmq_release_work);
 	timer_setup(&conn->ka_timer, kmq_ka_timer, 0);
+	timer_setup(&conn->tx_timer, kmq_tx_timer, 0);
 	refcount_set(&conn->ref, 1);
 	conn->last_rx = jiffies;
 	conn->saved_data_ready = l->saved_data_ready;
@@ -681,6 +781,7 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	}
 	list_add_tail(&conn->node, &kn->conns);
 	kn->nconns++;
+	l->nconns++;
 	if (kn->nconns > kn->conns_max)
 		kn->conns_max = kn->nconns;
 	mutex_unlock(&kn->lock);

@@ -93,6 +93,8 @@ static int kmq_fill_stats(struct sk_buff *skb, struct kmq_net *kn)
 			      kmq_stat_sum(kn, KMQ_S_Q3_REFUSED)) ||
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_QOS3_PENDING,
 			      READ_ONCE(kn->q3_count)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_MEM_USED,
+			      atomic64_read(&kn->mem)) ||
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_UPTIME,
 			      (jiffies - kmq_load_jiffies) / HZ) ||
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_CONNS,
@@ -103,7 +105,11 @@ static int kmq_fill_stats(struct sk_buff *skb, struct kmq_net *kn)
 			      atomic_read(&kmq_live.msgs)) ||
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_SUBS,
 			      atomic_read(&kmq_live.subs)) ||
-	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_NODES, ts.nodes))
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_NODES, ts.nodes) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_TXITEMS,
+			      atomic_read(&kmq_live.txitems)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_DELIVERIES,
+			      atomic_read(&kmq_live.deliveries)))
 		return -EMSGSIZE;
 
 	nest = nla_nest_start(skb, KMQTTD_A_STATS_REFUSALS);
@@ -303,20 +309,10 @@ static int kmq_fill_listener(struct sk_buff *skb, struct kmq_listener *l,
 	    nla_put_u32(skb, KMQTTD_A_LISTENER_CONNS, conns) ||
 	    nla_put_u8(skb, KMQTTD_A_LISTENER_QOS3, l->qos3) ||
 	    (l->anonymous != KMQ_ANON_INHERIT &&
-	     nla_put_u8(skb, KMQTTD_A_LISTENER_ANONYMOUS, l->anonymous)))
+	     nla_put_u8(skb, KMQTTD_A_LISTENER_ANONYMOUS, l->anonymous)) ||
+	    nla_put_u32(skb, KMQTTD_A_LISTENER_MAX_CONNS, l->max_conns))
 		return -EMSGSIZE;
 	return 0;
-}
-
-/* Context: kn->lock held. */
-static u32 kmq_listener_conns(struct kmq_net *kn, u32 id)
-{
-	struct kmq_conn *conn;
-	u32 n = 0;
-
-	list_for_each_entry(conn, &kn->conns, node)
-		n += conn->lid == id;
-	return n;
 }
 
 static int kmq_nl_listener_dump(struct sk_buff *skb,
@@ -338,7 +334,7 @@ static int kmq_nl_listener_dump(struct sk_buff *skb,
 			ret = -EMSGSIZE;
 			break;
 		}
-		ret = kmq_fill_listener(skb, l, kmq_listener_conns(kn, l->id));
+		ret = kmq_fill_listener(skb, l, l->nconns);
 		if (ret) {
 			genlmsg_cancel(skb, hdr);
 			break;
@@ -381,7 +377,7 @@ static int kmq_nl_listener_get(struct sk_buff *skb, struct genl_info *info)
 		if (l->id == id)
 			r.l = l;
 	if (r.l)
-		r.conns = kmq_listener_conns(kn, id);
+		r.conns = r.l->nconns;
 	ret = r.l ? kmq_reply(info, KMQTTD_CMD_LISTENER_GET,
 			      kmq_fill_listener_cb, &r) : -ENOENT;
 	mutex_unlock(&kn->lock);
@@ -405,7 +401,11 @@ static int kmq_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[KMQTTD_A_LISTENER_ANONYMOUS])
 		tmp.anonymous =
 			nla_get_u8(info->attrs[KMQTTD_A_LISTENER_ANONYMOUS]);
-	ret = kmq_listener_add(kn, &ss, tmp.qos3, tmp.anonymous, &tmp.id);
+	if (info->attrs[KMQTTD_A_LISTENER_MAX_CONNS])
+		tmp.max_conns =
+			nla_get_u32(info->attrs[KMQTTD_A_LISTENER_MAX_CONNS]);
+	ret = kmq_listener_add(kn, &ss, tmp.qos3, tmp.anonymous,
+			       tmp.max_conns, &tmp.id);
 	if (ret == -EADDRINUSE)
 		NL_SET_ERR_MSG(info->extack, "address already in use");
 	if (ret)
@@ -735,7 +735,13 @@ static int kmq_fill_settings(struct sk_buff *skb, void *arg)
 	    nla_put_u32(skb, KMQTTD_A_SET_QOS3_MAX_TOTAL,
 			set->qos3_max_total) ||
 	    nla_put_u32(skb, KMQTTD_A_SET_PASSWORD_ITERATIONS,
-			set->pw_iterations))
+			set->pw_iterations) ||
+	    nla_put_u64_64bit(skb, KMQTTD_A_SET_MAX_QUEUED_BYTES,
+			      set->max_queued_bytes, KMQTTD_A_SET_PAD) ||
+	    nla_put_u64_64bit(skb, KMQTTD_A_SET_MAX_MEMORY, set->max_memory,
+			      KMQTTD_A_SET_PAD) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_SLOW_READER_TIMEOUT,
+			set->slow_reader_timeout))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -756,6 +762,12 @@ static void kmq_set_u32(struct nlattr **a, int attr, u32 *field)
 {
 	if (a[attr])
 		WRITE_ONCE(*field, nla_get_u32(a[attr]));
+}
+
+static void kmq_set_u64(struct nlattr **a, int attr, u64 *field)
+{
+	if (a[attr])
+		WRITE_ONCE(*field, nla_get_u64(a[attr]));
 }
 
 #define KMQ_SET_U32(attr, field) kmq_set_u32(a, attr, &kn->set.field)
@@ -820,9 +832,10 @@ static int kmq_nl_settings_set(struct sk_buff *skb, struct genl_info *info)
 	KMQ_SET_U32(KMQTTD_A_SET_QOS3_MAX_PENDING, qos3_max_pending);
 	KMQ_SET_U32(KMQTTD_A_SET_QOS3_MAX_TOTAL, qos3_max_total);
 	KMQ_SET_U32(KMQTTD_A_SET_PASSWORD_ITERATIONS, pw_iterations);
-	if (a[KMQTTD_A_SET_RETAIN_MAX_BYTES])
-		WRITE_ONCE(kn->set.retain_max_bytes,
-			   nla_get_u64(a[KMQTTD_A_SET_RETAIN_MAX_BYTES]));
+	KMQ_SET_U32(KMQTTD_A_SET_SLOW_READER_TIMEOUT, slow_reader_timeout);
+	kmq_set_u64(a, KMQTTD_A_SET_RETAIN_MAX_BYTES, &kn->set.retain_max_bytes);
+	kmq_set_u64(a, KMQTTD_A_SET_MAX_QUEUED_BYTES, &kn->set.max_queued_bytes);
+	kmq_set_u64(a, KMQTTD_A_SET_MAX_MEMORY, &kn->set.max_memory);
 	if (a[KMQTTD_A_SET_RETAIN_AVAILABLE])
 		WRITE_ONCE(kn->set.retain,
 			   !!nla_get_u8(a[KMQTTD_A_SET_RETAIN_AVAILABLE]));
@@ -1141,6 +1154,7 @@ static const struct nla_policy kmq_listener_policy[KMQTTD_A_LISTENER_MAX + 1] = 
 	[KMQTTD_A_LISTENER_QOS3] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTTD_A_LISTENER_ANONYMOUS] =
 		NLA_POLICY_MAX(NLA_U8, KMQTTD_ANONYMOUS_AUTO),
+	[KMQTTD_A_LISTENER_MAX_CONNS] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy kmq_client_policy[KMQTTD_A_CLIENT_MAX + 1] = {
@@ -1186,6 +1200,9 @@ static const struct nla_policy kmq_set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_QOS3_MAX_TOTAL] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_PASSWORD_ITERATIONS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &kmq_iter_range),
+	[KMQTTD_A_SET_MAX_QUEUED_BYTES] = { .type = NLA_U64 },
+	[KMQTTD_A_SET_MAX_MEMORY] = { .type = NLA_U64 },
+	[KMQTTD_A_SET_SLOW_READER_TIMEOUT] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy kmq_user_policy[KMQTTD_A_USER_MAX + 1] = {

@@ -20,7 +20,8 @@
  *
  *   kn->sess_lock (mutex)    the session table; attaching, detaching,
  *                            creating and destroying sessions.
- *   kn->lock (mutex)         listener and connection lists.
+ *   kn->lock (mutex)         listener and connection lists, connection
+ *                            counts (per namespace and per listener).
  *   kn->route_lock (rwsem)   the trie and every session's subscription list;
  *                            readers route messages, writers (un)subscribe
  *                            and tear sessions down.  A publisher holds it
@@ -31,6 +32,8 @@
  *   sess->lock (spinlock)    a session's outbound queue and its attached
  *                            connection pointer.
  *   sk->sk_callback_lock     socket callbacks and sk_user_data.
+ *
+ * kn->mem (the max_memory accounting) is atomic and needs no lock.
  *
  * A connection's io_work is the only context that reads its socket, sends
  * on it, or touches its receive and private send state; publishers only
@@ -133,6 +136,9 @@ extern unsigned int kmq_param_session_expiry;
 extern bool kmq_param_retain;
 extern unsigned int kmq_param_retain_max;
 extern unsigned long kmq_param_retain_max_bytes;
+extern unsigned long kmq_param_max_queued_bytes;
+extern unsigned long kmq_param_max_memory;
+extern unsigned int kmq_param_slow_reader_timeout;
 
 #define KMQ_SESS_HASH_BITS	12
 #define KMQ_SYS_LOADS		5	/* $SYS load averages kept */
@@ -184,6 +190,9 @@ struct kmq_settings {
 	u32 qos3_max_pending;	/* per client */
 	u32 qos3_max_total;	/* per namespace */
 	u32 pw_iterations;	/* PBKDF2 iterations of new passwords */
+	u64 max_queued_bytes;	/* per client, queued (not inflight) */
+	u64 max_memory;		/* accounted bytes per namespace */
+	u32 slow_reader_timeout; /* seconds without a byte sent; 0: never */
 	bool retain;
 	u8 allow_anonymous;	/* enum kmqttd_anonymous */
 };
@@ -228,6 +237,7 @@ struct kmq_settings {
  * @acl_anon: "topic" rules of anonymous clients (RCU)
  * @acl_patterns: "pattern" rules (RCU)
  * @nacl: ACL rules in all lists; 0: no ACL, everything allowed
+ * @mem: bytes accounted against @set.max_memory (kmq_mem_charge())
  */
 struct kmq_net {
 	struct net *net;
@@ -267,6 +277,7 @@ struct kmq_net {
 	struct list_head acl_anon;
 	struct list_head acl_patterns;
 	u32 nacl;
+	atomic64_t mem;
 };
 
 /**
@@ -282,6 +293,8 @@ struct kmq_net {
  * @id: listener id (netlink)
  * @qos3: accept native QoS 3 PUBLISH (QoS bits 11)
  * @anonymous: enum kmqttd_anonymous, or KMQ_ANON_INHERIT
+ * @max_conns: connections through this listener at most (0: no own cap)
+ * @nconns: connections accepted through it and still open (kn->lock)
  */
 struct kmq_listener {
 	struct kmq_net *kn;
@@ -295,11 +308,14 @@ struct kmq_listener {
 	u32 id;
 	bool qos3;
 	u8 anonymous;
+	u32 max_conns;
+	u32 nconns;
 };
 
 /**
  * struct kmq_msg - one published message
  * @ref: one reference per queued delivery, plus the creator's
+ * @kn: the namespace its memory is accounted to
  * @topic_len: bytes of topic at @data
  * @payload_len: bytes of payload after the topic
  * @q3: the QoS 3 request it belongs to, or NULL (holds a reference)
@@ -309,6 +325,7 @@ struct kmq_listener {
  */
 struct kmq_msg {
 	refcount_t ref;
+	struct kmq_net *kn;
 	struct kmq_q3 *q3;
 	u16 topic_len;
 	u8 qos;
@@ -322,8 +339,15 @@ static inline const u8 *kmq_msg_payload(const struct kmq_msg *m)
 	return m->data + m->topic_len;
 }
 
-struct kmq_msg *kmq_msg_new(const struct kmq_publish *p);
-struct kmq_msg *kmq_msg_new_will(const struct kmq_connect *c);
+struct kmq_msg *kmq_msg_new(struct kmq_net *kn, const struct kmq_publish *p);
+struct kmq_msg *kmq_msg_new_will(struct kmq_net *kn,
+				 const struct kmq_connect *c);
+
+static inline u32 kmq_msg_size(const struct kmq_msg *m)
+{
+	return m->topic_len + m->payload_len;
+}
+
 void kmq_msg_put(struct kmq_msg *m);
 
 static inline void kmq_msg_get(struct kmq_msg *m)
@@ -365,13 +389,16 @@ enum {
 /**
  * struct kmq_sub - one subscription of a session
  * @node: in sess->subs, under kn->route_lock
+ * @rb: in sess->subs_tree by filter, under kn->route_lock
+ * @charge: bytes accounted for it (kmq_mem_charge())
  * @qos: granted QoS
  * @len: filter length
  * @filter: the filter
  */
 struct kmq_sub {
 	struct list_head node;
-	struct hlist_node hnode;
+	struct rb_node rb;
+	u32 charge;
 	u8 qos;
 	u16 len;
 	u8 filter[];
@@ -380,9 +407,13 @@ struct kmq_sub {
 /**
  * struct kmq_delivery - a message queued to a session
  * @e: the core's queue entry (e.msg is the struct kmq_msg reference)
+ * @kn: the namespace its memory is accounted to
+ * @size: topic and payload bytes of the message (max_queued_bytes)
  */
 struct kmq_delivery {
 	struct kmq_out_entry e;
+	struct kmq_net *kn;
+	u32 size;
 };
 
 /**
@@ -396,11 +427,15 @@ struct kmq_delivery {
  * @conn: attached connection, or NULL while the client is away
  * @dead: being destroyed; deliveries are refused
  * @out: outbound FIFO and QoS 1/2 state (core/qos.h)
+ * @queued_bytes: topic and payload bytes of the queued (not inflight)
+ *	entries of @out, under @lock (max_queued_bytes)
  * @subs: struct kmq_sub, under kn->route_lock
+ * @subs_tree: the same, by filter
  * @nsubs: length of @subs
- * @qos2_ids: inbound QoS 2 packet ids awaiting PUBREL; used only by the
+ * @qos2_ids: bitmap of the inbound QoS 2 packet ids awaiting PUBREL
+ *	(65536 bits, allocated at the first one); used only by the
  *	attached connection's io_work
- * @nqos2: entries used in @qos2_ids
+ * @nqos2: bits set in @qos2_ids
  * @detached_at: jiffies when the last connection ended (expiry)
  * @id: index in kn->sess_ids (netlink dump cursor)
  * @q3_pending: QoS 3 requests of this publisher awaiting an outcome
@@ -426,11 +461,11 @@ struct kmq_session {
 	struct kmq_conn *conn;
 	bool dead;
 	struct kmq_out out;
+	u64 queued_bytes;
 	struct list_head subs;
+	struct rb_root subs_tree;
 	u32 nsubs;
-	struct hlist_head *sub_hash;
-	u8 sub_bits;
-	u16 *qos2_ids;
+	unsigned long *qos2_ids;
 	u32 nqos2;
 	unsigned long detached_at;
 	u32 id;
@@ -454,6 +489,14 @@ struct kmq_session {
  * @io_work: reads, parses, and sends; never runs concurrently with itself
  * @release_work: tears the connection down
  * @ka_timer: keepalive and CONNECT deadline
+ * @tx_timer: slow-reader deadline, armed while the send buffer is full
+ * @tx_progress: jiffies when the socket last took bytes (or the send
+ *	list was last empty)
+ * @rx_backlog: complete packets wait in @rxbuf; parsing stopped because
+ *	the send list was long or @rx_budget ran out (io_work only)
+ * @rx_budget: packets the current io_work run may still handle
+ * @rx_charge: bytes of @rxbuf accounted to the namespace (above the
+ *	initial size)
  * @peer: remote address, for logs
  * @last_rx: jiffies of the last received packet
  * @close_reason: why the connection is being closed (enum kmq_reason)
@@ -495,6 +538,11 @@ struct kmq_conn {
 	struct work_struct io_work;
 	struct work_struct release_work;
 	struct timer_list ka_timer;
+	struct timer_list tx_timer;
+	unsigned long tx_progress;
+	bool rx_backlog;
+	u32 rx_budget;
+	u32 rx_charge;
 	struct sockaddr_storage peer;
 	unsigned long last_rx;
 	int close_reason;
@@ -541,6 +589,9 @@ static inline void kmq_stat_inc(struct kmq_net *kn, enum kmq_stat s)
 
 u64 kmq_stat_sum(struct kmq_net *kn, unsigned int s);
 void kmq_refuse(struct kmq_conn *conn, int reason);
+bool kmq_mem_charge(struct kmq_net *kn, u64 bytes);
+void kmq_mem_uncharge(struct kmq_net *kn, u64 bytes);
+void kmq_mem_refused(struct kmq_net *kn);
 bool kmq_topic_within_limits(struct kmq_net *kn, const u8 *t, u32 len);
 
 /* netns.c */
@@ -550,7 +601,8 @@ void kmq_netns_exit(void);
 
 /* listener.c */
 int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss,
-		     bool qos3, u8 anonymous, u32 *id);
+		     bool qos3, u8 anonymous, u32 max_conns, u32 *id);
+void kmq_listener_conn_gone(struct kmq_net *kn, u32 id);
 int kmq_listener_del(struct kmq_net *kn, u32 id,
 		     const struct sockaddr_storage *ss);
 void kmq_listener_stop_all(struct kmq_net *kn);
@@ -606,6 +658,7 @@ int kmq_handle_packet(struct kmq_conn *conn, const struct kmq_fixed *fh,
 		      const u8 *body);
 void kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m);
 void kmq_subs_remove_all(struct kmq_session *s);
+void kmq_qos2_free(struct kmq_session *s);
 
 /* qos3.c */
 enum { KMQ_Q3_PENDING, KMQ_Q3_DONE };

@@ -49,12 +49,41 @@ static void kmq_accept_work(struct work_struct *work)
 			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_MAX_CONNECTIONS);
 			net_info_ratelimited("connection limit %u reached\n",
 					     max);
-			sock_no_linger(newsock->sk);
-			sock_release(newsock);
-			continue;
+			goto refuse;
+		}
+		/* only this work adds to l->nconns: no race with the check */
+		max = READ_ONCE(l->max_conns);
+		if (max && READ_ONCE(l->nconns) >= max) {
+			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_MAX_CONNECTIONS);
+			net_info_ratelimited("connection limit %u of listener %pISpc reached\n",
+					     max, &l->addr);
+			goto refuse;
 		}
 		if (!kmq_conn_create(l, newsock))
 			sock_release(newsock);
+		continue;
+refuse:
+		sock_no_linger(newsock->sk);
+		sock_release(newsock);
+	}
+}
+
+/**
+ * kmq_listener_conn_gone() - a connection accepted by listener @id closed
+ * @kn: namespace state
+ * @id: the listener's id (it may have been deleted meanwhile)
+ *
+ * Context: kn->lock held.
+ */
+void kmq_listener_conn_gone(struct kmq_net *kn, u32 id)
+{
+	struct kmq_listener *l;
+
+	list_for_each_entry(l, &kn->listeners, node) {
+		if (l->id == id) {
+			l->nconns--;
+			return;
+		}
 	}
 }
 
@@ -91,13 +120,14 @@ static struct kmq_listener *kmq_listener_find(struct kmq_net *kn, u32 id,
  * @ss: address and port to bind
  * @qos3: accept native QoS 3 PUBLISH
  * @anonymous: enum kmqttd_anonymous, or KMQ_ANON_INHERIT
+ * @max_conns: connections open through it at most (0: no own cap)
  * @id: set to the new listener's id (may be NULL)
  *
  * Context: process context; takes kn->lock.
  * Return: 0 or a negative errno (-EADDRINUSE, -EADDRNOTAVAIL, ...).
  */
 int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss,
-		     bool qos3, u8 anonymous, u32 *id)
+		     bool qos3, u8 anonymous, u32 max_conns, u32 *id)
 {
 	struct kmq_listener *l;
 	struct socket *sock;
@@ -113,6 +143,7 @@ int kmq_listener_add(struct kmq_net *kn, const struct sockaddr_storage *ss,
 	l->addr = *ss;
 	l->qos3 = qos3;
 	l->anonymous = anonymous;
+	l->max_conns = max_conns;
 	INIT_WORK(&l->accept_work, kmq_accept_work);
 
 	ret = sock_create_kern(kn->net, ss->ss_family, SOCK_STREAM,

@@ -147,6 +147,18 @@ unsigned int kmq_param_qos3_max_total = 10000;
 module_param_named(qos3_max_total, kmq_param_qos3_max_total, uint, 0444);
 MODULE_PARM_DESC(qos3_max_total, "Pending QoS 3 requests per namespace (default 10000)");
 
+unsigned long kmq_param_max_queued_bytes = 64UL << 20;
+module_param_named(max_queued_bytes, kmq_param_max_queued_bytes, ulong, 0444);
+MODULE_PARM_DESC(max_queued_bytes, "Topic and payload bytes queued per client (default 64 MiB; 0: unlimited)");
+
+unsigned long kmq_param_max_memory = 512UL << 20;
+module_param_named(max_memory, kmq_param_max_memory, ulong, 0444);
+MODULE_PARM_DESC(max_memory, "Bytes of messages, queues, sessions, subscriptions and receive buffers per namespace (default 512 MiB; 0: unlimited)");
+
+unsigned int kmq_param_slow_reader_timeout = 30;
+module_param_named(slow_reader_timeout, kmq_param_slow_reader_timeout, uint, 0444);
+MODULE_PARM_DESC(slow_reader_timeout, "Seconds a client may leave its socket full before it is closed (default 30; 0: never)");
+
 unsigned int kmq_param_connect_timeout = 10;
 module_param_named(connect_timeout, kmq_param_connect_timeout, uint, 0444);
 MODULE_PARM_DESC(connect_timeout, "Seconds a new connection has to send CONNECT (default 10)");

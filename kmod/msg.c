@@ -9,6 +9,7 @@
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/err.h>
 
 #include "kmqttd.h"
 
@@ -17,21 +18,28 @@ atomic64_t kmq_msg_bytes = ATOMIC64_INIT(0);
 
 /**
  * kmq_msg_new() - copy a decoded PUBLISH into a new message
+ * @kn: the namespace the message is routed in (its memory is charged there)
  * @p: the decoded PUBLISH (its views point into the receive buffer)
  *
  * Context: process context.
- * Return: the message with one reference, or NULL.
+ * Return: the message with one reference, ERR_PTR(-ENOSPC) at the
+ * namespace's max_memory, or ERR_PTR(-ENOMEM).
  */
-struct kmq_msg *kmq_msg_new(const struct kmq_publish *p)
+struct kmq_msg *kmq_msg_new(struct kmq_net *kn, const struct kmq_publish *p)
 {
 	struct kmq_msg *m;
 	size_t size;
 
 	size = struct_size(m, data, (size_t)p->topic.len + p->payload_len);
+	if (!kmq_mem_charge(kn, size))
+		return ERR_PTR(-ENOSPC);
 	m = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
-	if (!m)
-		return NULL;
+	if (!m) {
+		kmq_mem_uncharge(kn, size);
+		return ERR_PTR(-ENOMEM);
+	}
 	refcount_set(&m->ref, 1);
+	m->kn = kn;
 	m->q3 = NULL;
 	m->topic_len = p->topic.len;
 	m->payload_len = p->payload_len;
@@ -52,9 +60,10 @@ struct kmq_msg *kmq_msg_new(const struct kmq_publish *p)
 void kmq_msg_put(struct kmq_msg *m)
 {
 	if (refcount_dec_and_test(&m->ref)) {
-		atomic64_sub(struct_size(m, data,
-					 (size_t)m->topic_len + m->payload_len),
-			     &kmq_msg_bytes);
+		size_t size = struct_size(m, data, (size_t)kmq_msg_size(m));
+
+		atomic64_sub(size, &kmq_msg_bytes);
+		kmq_mem_uncharge(m->kn, size);
 		if (m->q3)
 			kmq_q3_msg_release(m->q3);
 		kvfree(m);
@@ -64,11 +73,13 @@ void kmq_msg_put(struct kmq_msg *m)
 
 /**
  * kmq_msg_new_will() - build the Will message of a CONNECT
+ * @kn: namespace state
  * @c: the decoded CONNECT, with @c->will set
  *
- * Return: the message with one reference, or NULL.
+ * Return: as kmq_msg_new().
  */
-struct kmq_msg *kmq_msg_new_will(const struct kmq_connect *c)
+struct kmq_msg *kmq_msg_new_will(struct kmq_net *kn,
+				 const struct kmq_connect *c)
 {
 	struct kmq_publish p = {
 		.qos = c->will_qos,
@@ -78,5 +89,5 @@ struct kmq_msg *kmq_msg_new_will(const struct kmq_connect *c)
 		.payload_len = c->will_msg.len,
 	};
 
-	return kmq_msg_new(&p);
+	return kmq_msg_new(kn, &p);
 }

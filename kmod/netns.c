@@ -73,7 +73,7 @@ static void kmq_default_listeners(struct kmq_net *kn)
 			continue;
 		}
 		ret = kmq_listener_add(kn, &ss, kmq_param_qos3,
-				       KMQ_ANON_INHERIT, NULL);
+				       KMQ_ANON_INHERIT, 0, NULL);
 		if (ret)
 			pr_warn("cannot listen on %pISpc: %d\n", &ss, ret);
 	}
@@ -103,6 +103,9 @@ static void kmq_settings_init(struct kmq_settings *set)
 	set->qos3_timeout = kmq_param_qos3_timeout;
 	set->qos3_max_pending = kmq_param_qos3_max_pending;
 	set->qos3_max_total = kmq_param_qos3_max_total;
+	set->max_queued_bytes = kmq_param_max_queued_bytes;
+	set->max_memory = kmq_param_max_memory;
+	set->slow_reader_timeout = kmq_param_slow_reader_timeout;
 }
 
 static int __net_init kmq_net_init(struct net *net)
@@ -156,6 +159,10 @@ static void __net_exit kmq_net_exit(struct net *net)
 	kmq_sessions_net_exit(kn);
 	kmq_retain_net_exit(kn);
 	kmq_auth_net_exit(kn);
+	/* everything charged has been freed: the accounting must balance */
+	if (atomic64_read(&kn->mem))
+		pr_err("LEAK: %lld bytes still accounted at namespace exit\n",
+		       (long long)atomic64_read(&kn->mem));
 	kmq_trie_free(kn->trie);
 	free_percpu(kn->stats);
 }

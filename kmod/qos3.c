@@ -25,6 +25,7 @@
  * q3->pub pointer and session pending list.  Order: kn->sess_lock,
  * kn->q3_lock, sess->lock.  Everything runs in process context.
  */
+#include <linux/err.h>
 #include <linux/slab.h>
 #include <linux/jiffies.h>
 #include <linux/workqueue.h>
@@ -312,9 +313,9 @@ static void kmq_q3_report(struct kmq_conn *conn, struct kmq_q3 *q)
 				  q->matched - q->confirmable);
 	p.payload = payload;
 	p.qos = 1;
-	m = kmq_msg_new(&p);
+	m = kmq_msg_new(conn->kn, &p);
 	kfree(topic);
-	if (!m)
+	if (IS_ERR(m))
 		return;
 	kmq_route(conn->kn, &conn->scratch, m);
 	kmq_msg_put(m);

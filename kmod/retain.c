@@ -48,6 +48,7 @@ static void kmq_retained_free(struct kmq_net *kn, struct kmq_retained *r)
 	kn->retained_bytes -= kmq_retained_size(r->msg);
 	kmq_msg_put(r->msg);
 	kfree(r);
+	kmq_mem_uncharge(kn, sizeof(*r));
 	atomic_dec(&kmq_live.retained);
 }
 
@@ -99,9 +100,15 @@ void kmq_retain_store(struct kmq_net *kn, struct kmq_msg *m)
 	if ((max && kn->nretained >= max) ||
 	    (max_bytes && kn->retained_bytes + kmq_retained_size(m) > max_bytes))
 		goto full;
+	if (!kmq_mem_charge(kn, sizeof(*r))) {
+		kmq_mem_refused(kn);
+		goto out;
+	}
 	r = kmalloc(sizeof(*r), GFP_KERNEL | __GFP_NOWARN);
-	if (!r)
+	if (!r) {
+		kmq_mem_uncharge(kn, sizeof(*r));
 		goto full;
+	}
 	kmq_msg_get(m);
 	r->msg = m;
 	rb_link_node(&r->node, parent, link);

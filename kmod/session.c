@@ -17,6 +17,7 @@
 #include <linux/random.h>
 #include <linux/jiffies.h>
 #include <linux/workqueue.h>
+#include <linux/err.h>
 
 #include "kmqttd.h"
 
@@ -59,43 +60,58 @@ struct kmq_session *kmq_session_find(struct kmq_net *kn, const char *id,
 	return kmq_session_lookup(kn, id, len);
 }
 
-/* Context: kn->sess_lock held. */
+/* Memory a session is charged for (kmq_mem_charge()). */
+static u32 kmq_session_charge(u16 id_len)
+{
+	return sizeof(struct kmq_session) + id_len + 1;
+}
+
+/*
+ * Context: kn->sess_lock held.
+ * Return: the session, ERR_PTR(-ENOSPC) at max_memory or ERR_PTR(-ENOMEM).
+ */
 static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
 					   u16 len, const char *user)
 {
 	struct kmq_session *s;
 
+	if (!kmq_mem_charge(kn, kmq_session_charge(len)))
+		return ERR_PTR(-ENOSPC);
 	s = kmem_cache_zalloc(kmq_sess_cache, GFP_KERNEL | __GFP_NOWARN);
 	if (!s)
-		return NULL;
+		goto err_uncharge;
 	s->client_id = kmemdup_nul(id, len, GFP_KERNEL | __GFP_NOWARN);
 	if (!s->client_id)
 		goto err_free;
 	if (user) {
 		s->username = kstrdup(user, GFP_KERNEL | __GFP_NOWARN);
 		if (!s->username)
-			goto err_free;
+			goto err_free_id;
 	}
 	s->kn = kn;
 	s->id_len = len;
 	spin_lock_init(&s->lock);
 	kmq_out_init(&s->out);
 	INIT_LIST_HEAD(&s->subs);
+	s->subs_tree = RB_ROOT;
 	INIT_LIST_HEAD(&s->q3_pending);
 	init_llist_head(&s->q3_done);
 	if (xa_alloc_cyclic(&kn->sess_ids, &s->id, s, xa_limit_31b,
 			    &kn->sess_next, GFP_KERNEL) < 0)
-		goto err_free;
+		goto err_free_id;
 	hlist_add_head(&s->hnode, kmq_sess_bucket(kn, id, len));
 	kn->nsessions++;
 	atomic_inc(&kmq_live.sessions);
 	return s;
 
-err_free:
+err_free_id:
 	kfree(s->username);
 	kfree(s->client_id);
+err_free:
 	kmem_cache_free(kmq_sess_cache, s);
-	return NULL;
+err_uncharge:
+	kmq_mem_uncharge(kn, kmq_session_charge(len));
+	return ERR_PTR(-ENOMEM);
 }
 
 /* Does a stored session belong to the user now connecting (or NULL)? */
@@ -114,6 +130,7 @@ static void kmq_dlv_discard(struct kmq_out_entry *e)
 
 	if (d->e.msg)
 		kmq_msg_put(d->e.msg);
+	kmq_mem_uncharge(d->kn, sizeof(*d));
 	kmem_cache_free(kmq_dlv_cache, d);
 	atomic_dec(&kmq_live.deliveries);
 }
@@ -131,8 +148,26 @@ static void kmq_dlv_free(struct kmq_out_entry *e)
 		kmq_q3_lost(m->q3);
 	if (m)
 		kmq_msg_put(m);
+	kmq_mem_uncharge(d->kn, sizeof(*d));
 	kmem_cache_free(kmq_dlv_cache, d);
 	atomic_dec(&kmq_live.deliveries);
+}
+
+/* Size of a queued entry for max_queued_bytes. */
+static u32 kmq_dlv_size(const struct kmq_out_entry *e)
+{
+	return container_of(e, struct kmq_delivery, e)->size;
+}
+
+/*
+ * Subtract the queued entries of the list @e from @s->queued_bytes.
+ * Context: s->lock held.
+ */
+static void kmq_dlv_unqueue_list(struct kmq_session *s,
+				 const struct kmq_out_entry *e)
+{
+	for (; e; e = e->next)
+		s->queued_bytes -= kmq_dlv_size(e);
 }
 
 static void kmq_dlv_free_list(struct kmq_out_entry *e)
@@ -160,13 +195,15 @@ static void kmq_session_destroy(struct kmq_session *s)
 	spin_lock(&s->lock);
 	s->dead = true;
 	list = kmq_out_take_all(&s->out);
+	s->queued_bytes = 0;
 	spin_unlock(&s->lock);
 	kmq_dlv_free_list(list);
 
 	hlist_del(&s->hnode);
 	xa_erase(&kn->sess_ids, s->id);
 	kn->nsessions--;
-	kfree(s->qos2_ids);
+	kmq_qos2_free(s);
+	kmq_mem_uncharge(kn, kmq_session_charge(s->id_len));
 	kfree(s->client_id);
 	kfree(s->username);
 	kmem_cache_free(kmq_sess_cache, s);
@@ -187,7 +224,7 @@ static void kmq_session_destroy(struct kmq_session *s)
  * messages and subscriptions were granted to another identity.
  *
  * Context: the connection's io_work; sleeps.
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOSPC (max_memory) or -ENOMEM.
  */
 int kmq_session_connect(struct kmq_conn *conn, const struct kmq_connect *c,
 			bool *session_present)
@@ -227,9 +264,9 @@ int kmq_session_connect(struct kmq_conn *conn, const struct kmq_connect *c,
 	*session_present = s;
 	if (!s) {
 		s = kmq_session_new(kn, id, len, conn->auth_user);
-		if (!s) {
+		if (IS_ERR(s)) {
 			mutex_unlock(&kn->sess_lock);
-			return -ENOMEM;
+			return PTR_ERR(s);
 		}
 	}
 	s->clean = c->clean;
@@ -260,8 +297,10 @@ void kmq_session_disconnect(struct kmq_conn *conn)
 	mutex_lock(&kn->sess_lock);
 	spin_lock(&s->lock);
 	s->conn = NULL;
-	if (!s->clean)
+	if (!s->clean) {
 		dropped = kmq_out_drop_qos0(&s->out);
+		kmq_dlv_unqueue_list(s, dropped);
+	}
 	spin_unlock(&s->lock);
 	conn->sess = NULL;
 	if (s->clean || READ_ONCE(kn->exiting)) {
@@ -284,7 +323,10 @@ void kmq_session_disconnect(struct kmq_conn *conn)
  * @retain: send with RETAIN (a retained message sent on subscribe)
  *
  * QoS 0 messages are not queued for an absent client.  When the queue is
- * full, QoS 0 is dropped first (core/qos.c); drops are counted.
+ * full (max_queued), QoS 0 is dropped first (core/qos.c).  A delivery that
+ * would take the queued bytes above max_queued_bytes is dropped, unless
+ * nothing is queued (so that any message can get through), and so is one
+ * that would exceed the namespace's max_memory.  Drops are counted.
  *
  * Context: process context; the caller keeps @s alive (kn->route_lock
  * held for reading, or @s is the caller's own attached session).
@@ -294,11 +336,18 @@ bool kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 			 bool retain)
 {
 	struct kmq_net *kn = s->kn;
+	u64 max_bytes = READ_ONCE(kn->set.max_queued_bytes);
 	struct kmq_out_entry *victim;
 	struct kmq_delivery *d;
 
+	if (!kmq_mem_charge(kn, sizeof(*d))) {
+		kmq_stat_inc(kn, KMQ_S_DROPPED);
+		kmq_mem_refused(kn);
+		return false;
+	}
 	d = kmem_cache_alloc(kmq_dlv_cache, GFP_KERNEL | __GFP_NOWARN);
 	if (!d) {
+		kmq_mem_uncharge(kn, sizeof(*d));
 		kmq_stat_inc(kn, KMQ_S_DROPPED);
 		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_NOMEM);
 		return false;
@@ -308,15 +357,26 @@ bool kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 	d->e.msg = m;
 	d->e.qos = qos;
 	d->e.retain = retain;
+	d->kn = kn;
+	d->size = kmq_msg_size(m);
 
 	spin_lock(&s->lock);
 	if (s->dead || (!s->conn && !qos)) {
 		victim = &d->e;
+	} else if (max_bytes && s->out.queued &&
+		   s->queued_bytes + d->size > max_bytes) {
+		victim = &d->e;
+		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_QUEUE_FULL);
 	} else {
 		victim = kmq_out_push(&s->out, &d->e,
 				      READ_ONCE(kn->set.max_queued));
 		if (victim)
 			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_QUEUE_FULL);
+		if (victim != &d->e) {
+			s->queued_bytes += d->size;
+			if (victim)
+				s->queued_bytes -= kmq_dlv_size(victim);
+		}
 		if (s->conn && victim != &d->e)
 			queue_work(kmq_wq, &s->conn->io_work);
 	}
@@ -355,8 +415,10 @@ int kmq_session_pull(struct kmq_conn *conn, u32 max)
 	if (max > KMQ_PULL_BATCH)
 		max = KMQ_PULL_BATCH;
 	spin_lock(&s->lock);
-	while (n < max && (e = kmq_out_next(&s->out, window)))
+	while (n < max && (e = kmq_out_next(&s->out, window))) {
+		s->queued_bytes -= kmq_dlv_size(e);
 		batch[n++] = e;
+	}
 	spin_unlock(&s->lock);
 
 	/*

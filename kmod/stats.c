@@ -43,6 +43,7 @@ static const char * const kmq_reason_names[__KMQ_R_MAX] = {
 	[KMQ_R_ACL_SUBSCRIBE] = "subscription denied by the ACL",
 	[KMQ_R_ACL_DELIVERY] = "delivery denied by the ACL",
 	[KMQ_R_ACL_WILL] = "Will denied by the ACL",
+	[KMQ_R_MEMORY] = "memory limit",
 };
 
 /**
@@ -101,4 +102,54 @@ void kmq_refuse(struct kmq_conn *conn, int reason)
 	kmq_stat_inc(conn->kn, KMQ_S_REFUSAL + reason);
 	net_info_ratelimited("%pISpc: %s\n", &conn->peer,
 			     kmq_reason_names[reason]);
+}
+
+/**
+ * kmq_mem_charge() - account memory to a namespace, within max_memory
+ * @kn: namespace state
+ * @bytes: size of what the caller is about to keep
+ *
+ * Messages, queued deliveries, sessions, subscriptions, retained-message
+ * nodes, inbound QoS 2 state and receive buffers above their initial size
+ * are charged here and uncharged with kmq_mem_uncharge() when freed.  A
+ * failed charge changes nothing; the caller refuses or drops what it was
+ * about to keep, and counts it (kmq_mem_refused()).
+ *
+ * Context: any.
+ * Return: true if charged, false if that would exceed max_memory.
+ */
+bool kmq_mem_charge(struct kmq_net *kn, u64 bytes)
+{
+	u64 max = READ_ONCE(kn->set.max_memory);
+
+	if (atomic64_add_return(bytes, &kn->mem) > max && max) {
+		atomic64_sub(bytes, &kn->mem);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * kmq_mem_uncharge() - give back what kmq_mem_charge() accounted
+ * @kn: namespace state
+ * @bytes: the same size
+ *
+ * Context: any.
+ */
+void kmq_mem_uncharge(struct kmq_net *kn, u64 bytes)
+{
+	atomic64_sub(bytes, &kn->mem);
+}
+
+/**
+ * kmq_mem_refused() - count and log a refusal at the memory cap
+ * @kn: namespace state
+ *
+ * Context: any.
+ */
+void kmq_mem_refused(struct kmq_net *kn)
+{
+	kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_MEMORY);
+	net_info_ratelimited("namespace memory limit (max_memory %llu) reached\n",
+			     (unsigned long long)READ_ONCE(kn->set.max_memory));
 }

@@ -7,6 +7,7 @@
  * minutes of per-minute rates, like Mosquitto's load/.../1min, kept in
  * fixed point (x1000) because the kernel has no floating point here.
  */
+#include <linux/err.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -51,8 +52,8 @@ static __printf(3, 4) void kmq_sys_pub(struct kmq_net *kn, const char *topic,
 	p.topic.len = strlen(topic);
 	p.payload = buf;
 	p.payload_len = n;
-	m = kmq_msg_new(&p);
-	if (!m)
+	m = kmq_msg_new(kn, &p);
+	if (IS_ERR(m))
 		return;
 	kmq_retain_store(kn, m);
 	kmq_route(kn, &kn->sys_scratch, m);

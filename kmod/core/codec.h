@@ -79,6 +79,7 @@ enum kmq_reason {
 	KMQ_R_ACL_SUBSCRIBE,	/* filter denied by the ACL: SUBACK 0x80 */
 	KMQ_R_ACL_DELIVERY,	/* subscriber may not read the topic */
 	KMQ_R_ACL_WILL,		/* Will denied by the ACL: not published */
+	KMQ_R_MEMORY,		/* namespace memory cap (max_memory) reached */
 	__KMQ_R_MAX,
 };
 

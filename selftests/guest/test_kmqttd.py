@@ -20,7 +20,7 @@ REFUSALS = ("bad_type bad_flags bad_length too_large bad_utf8 bad_protocol "
             "unexpected keepalive max_connections nomem max_subs queue_full "
             "slow_reader retain_full topic_limit keepalive_cap "
             "not_authorized bad_password unknown_user acl_publish "
-            "acl_subscribe acl_delivery acl_will").split()
+            "acl_subscribe acl_delivery acl_will memory").split()
 
 TEST_ORDER = 30  # files run in this order
 

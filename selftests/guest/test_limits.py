@@ -221,7 +221,8 @@ def retain_disabled():
 
 @test(kmqttd_only=True, timeout=60)
 def session_expiry():
-    set_param("session_expiry", 1)
+    # 3 s: the "kept" check must come before the expiry even on a busy host
+    set_param("session_expiry", 3)
     x = session_id()
     on_cleanup(lambda: clear_session(x))
     a = Raw()
@@ -247,3 +248,100 @@ def connect_timeout():
         r.wait_closed(timeout=10)
     el = time.monotonic() - t0
     check(0.8 <= el <= 5.0, "closed after %.2f s" % el)
+
+
+@test(kmqttd_only=True)
+def listener_max_connections():
+    """A listener's own max_connections: the fourth connection through a
+    listener capped at 3 is closed at accept (max_connections); listener
+    list shows the count and the cap; the default listener is unaffected."""
+    port = 18830 + harness._test_no[0] % 100
+    mqctl("listener", "add", "127.0.0.1:%d" % port, "max_connections", 3)
+    on_cleanup(lambda: mqctl("listener", "del", "127.0.0.1:%d" % port))
+    rs = []
+    for _ in range(3):
+        r = Raw(port=port)
+        r.connect()
+        rs.append(r)
+    lst = [x for x in json.loads(mqctl("-j", "listener", "list"))
+           if x["port"] == port]
+    check_eq([(x["conns"], x["max_conns"]) for x in lst], [(3, 3)],
+             "listener (conns, max_conns)")
+    with expect_refusal("max_connections"):
+        try:
+            Raw(port=port).wait_closed()
+        except ConnectionError:
+            pass
+    exchange_ok("on the default listener")
+    rs[0].bye()
+    wait_for(lambda: [x["conns"] for x in json.loads(
+        mqctl("-j", "listener", "list")) if x["port"] == port] == [2],
+        10.0, "listener conns 2")
+    r = Raw(port=port)
+    r.connect()
+    r.disconnect()
+
+
+@test(kmqttd_only=True)
+def max_queued_bytes():
+    """max_queued_bytes 2500 and one unacknowledged QoS 1 message in
+    flight (window 1): two 1000-byte messages queue up, a third is
+    dropped (queue_full) whatever its QoS; the rest arrive after the
+    PUBACK."""
+    set_param("max_inflight", 1)
+    set_param("max_queued_bytes", 2500)
+    t = topic("qbytes")
+    s = Raw()
+    s.connect()
+    s.subscribe([(t, 1)], codes=[1])
+    p = Raw()
+    p.connect()
+    before = stats()
+    p.pub(t, b"h" * 1000, qos=1)
+    head = s.collect(n=1, ack=False)[0]
+    p.pub(t, b"a" * 1000, qos=1)
+    p.pub(t, b"b" * 1000)
+    p.pub(t, b"c" * 1000, qos=1)         # 3 x (1000 + topic) > 2500
+    p.ping()
+    d = deltas(before, stats())
+    check_eq((d["msgs_dropped"], d["refusals.queue_full"]), (1, 1),
+             "(dropped, queue_full)")
+    s.send(ack_pkt(PUBACK, head.pid))
+    rest = s.collect(n=2)
+    check_eq([m.payload[:1] for m in rest], [b"a", b"b"], "queued ones")
+    s.disconnect()
+    p.disconnect()
+
+
+@test(kmqttd_only=True)
+def max_memory():
+    """At the namespace's max_memory a PUBLISH is dropped (still
+    acknowledged), a new session gets CONNACK 0x03, a SUBSCRIBE 0x80;
+    each counted as refusal memory.  Below it all works again."""
+    set_param("sys_interval", 0)
+    t = topic("mem")
+    s = Raw()
+    s.connect()
+    s.subscribe([t])
+    p = Raw()
+    p.connect()
+    used = stats()["mem_used"]
+    # room for the receive buffer of a 30 kB packet (32 kB), not for
+    # the message as well
+    set_param("max_memory", used + 45000)
+    with expect_refusal("memory"):
+        p.pub(t, b"m" * 30000, qos=1)       # PUBACK, not routed
+    p.pub(t, b"small", qos=1)
+    check_eq([m.payload for m in s.collect(n=1)], [b"small"],
+             "only the small message")
+    mqctl("set", "max_memory", stats()["mem_used"])
+    with expect_refusal("memory"):
+        Raw().connect(rc=3)
+    with expect_refusal("memory"):
+        check_eq(s.subscribe([t + "/more"]), [0x80], "SUBACK at the cap")
+    mqctl("set", "max_memory", 0)
+    Raw().connect()
+    p.pub(t, b"m" * 30000, qos=1)
+    check_eq(len(s.collect(n=1)[0].payload), 30000, "big message")
+    s.disconnect()
+    p.disconnect()

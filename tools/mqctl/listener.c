@@ -18,6 +18,7 @@ static const enum mq_atype listener_policy[KMQTTD_A_LISTENER_MAX + 1] = {
 	[KMQTTD_A_LISTENER_CONNS]	= MQ_A_UINT,
 	[KMQTTD_A_LISTENER_QOS3]	= MQ_A_UINT,
 	[KMQTTD_A_LISTENER_ANONYMOUS]	= MQ_A_UINT,
+	[KMQTTD_A_LISTENER_MAX_CONNS]	= MQ_A_UINT,
 };
 
 /* A listener's anonymous access; NULL: the namespace's setting. */
@@ -54,12 +55,12 @@ static void lst_addr(const struct nlattr **tb, char *ip, char *full)
 		    mq_uint(tb[KMQTTD_A_LISTENER_PORT], 0), ip, full);
 }
 
-#define LST_HEADER	"%-6s %-30s %s\n", "ID", "ADDRESS", "CONNS"
+#define LST_HEADER	"%-6s %-30s %-8s %s\n", "ID", "ADDRESS", "CONNS", "MAX"
 
 static void lst_print(struct lst_out *o, const struct nlattr **tb)
 {
 	unsigned int family = mq_uint(tb[KMQTTD_A_LISTENER_FAMILY], 0);
-	char ip[MQ_ADDR_LEN], full[MQ_ADDR_LEN];
+	char ip[MQ_ADDR_LEN], full[MQ_ADDR_LEN], max[24];
 
 	lst_addr(tb, ip, full);
 	if (mq_opts.json) {
@@ -79,6 +80,8 @@ static void lst_print(struct lst_out *o, const struct nlattr **tb)
 			json_str(&o->j, anon_str(tb[KMQTTD_A_LISTENER_ANONYMOUS]));
 		else
 			json_null(&o->j);
+		json_kv_u64(&o->j, "max_conns",
+			    mq_uint(tb[KMQTTD_A_LISTENER_MAX_CONNS], 0));
 		json_obj_close(&o->j);
 		return;
 	}
@@ -91,9 +94,14 @@ static void lst_print(struct lst_out *o, const struct nlattr **tb)
 		printf(LST_HEADER);
 		o->header = false;
 	}
-	printf("%-6" PRIu64 " %-30s %" PRIu64 "%s%s%s\n",
+	if (mq_uint(tb[KMQTTD_A_LISTENER_MAX_CONNS], 0))
+		snprintf(max, sizeof(max), "%" PRIu64,
+			 mq_uint(tb[KMQTTD_A_LISTENER_MAX_CONNS], 0));
+	else
+		snprintf(max, sizeof(max), "-");
+	printf("%-6" PRIu64 " %-30s %-8" PRIu64 " %s%s%s%s\n",
 	       mq_uint(tb[KMQTTD_A_LISTENER_ID], 0), full,
-	       mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0),
+	       mq_uint(tb[KMQTTD_A_LISTENER_CONNS], 0), max,
 	       mq_uint(tb[KMQTTD_A_LISTENER_QOS3], 0) ? "  qos3" : "",
 	       tb[KMQTTD_A_LISTENER_ANONYMOUS] ? "  anonymous " : "",
 	       tb[KMQTTD_A_LISTENER_ANONYMOUS] ?
@@ -120,6 +128,7 @@ static void listener_usage(FILE *f)
 	fprintf(f,
 		"Usage: mqctl listener [list]\n"
 		"       mqctl listener add ADDR:PORT [qos3 on|off] [anonymous on|off|auto]\n"
+		"                              [max_connections N]\n"
 		"       mqctl listener del { ADDR:PORT | id ID }\n"
 		"\n"
 		"Manage the TCP listeners of kmqttd in the current network namespace.\n"
@@ -128,6 +137,8 @@ static void listener_usage(FILE *f)
 		"'qos3 on' accepts native QoS 3 PUBLISH there (Documentation/qos3.rst).\n"
 		"'anonymous' overrides the allow_anonymous setting for its clients\n"
 		"(see 'mqctl help set'); without it the setting applies.\n"
+		"'max_connections N' caps the connections open through it (0: no cap\n"
+		"of its own; the setting max_connections still applies).\n"
 		"\n"
 		"  -j, --json   print JSON (list: an array of listeners)\n"
 		"  -h, --help   show this help\n"
@@ -237,6 +248,8 @@ static int listener_add(int argc, char **argv)
 	const char *why;
 	struct nl nl;
 	int ret, err, qos3 = -1, anon = -1, i;
+	uint64_t max_conns = 0;
+	bool have_max = false;
 
 	ret = mq_parse_opts("listener add", argc, argv, NULL, listener_usage,
 			    NULL, NULL);
@@ -269,6 +282,14 @@ static int listener_add(int argc, char **argv)
 			else
 				return mq_usage_err("listener add", "anonymous wants on, off or auto, got '%s'",
 						    v);
+		} else if ((!strcmp(argv[i], "max_connections") ||
+			    !strcmp(argv[i], "max-connections")) && !have_max) {
+			if (!v)
+				return mq_usage_err("listener add", "missing N after 'max_connections'");
+			if (!mq_parse_uint(v, UINT32_MAX, &max_conns))
+				return mq_usage_err("listener add", "max_connections: bad value '%s' (want a number 0-4294967295)",
+						    v);
+			have_max = true;
 		} else {
 			return mq_extra_arg("listener add", argv[i]);
 		}
@@ -287,6 +308,8 @@ static int listener_add(int argc, char **argv)
 		mnl_attr_put_u8(nlh, KMQTTD_A_LISTENER_QOS3, qos3);
 	if (anon >= 0)
 		mnl_attr_put_u8(nlh, KMQTTD_A_LISTENER_ANONYMOUS, anon);
+	if (have_max)
+		mnl_attr_put_u32(nlh, KMQTTD_A_LISTENER_MAX_CONNS, max_conns);
 	if (mq_opts.json)
 		json_init(&o.j, stdout);
 	err = nl_exec(&nl, nlh, lst_cb, &o, NULL);

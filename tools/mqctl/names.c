@@ -42,6 +42,7 @@ static const char *const refusal_names[] = {
 	[KMQTTD_REFUSAL_ACL_SUBSCRIBE]		= "acl_subscribe",
 	[KMQTTD_REFUSAL_ACL_DELIVERY]		= "acl_delivery",
 	[KMQTTD_REFUSAL_ACL_WILL]		= "acl_will",
+	[KMQTTD_REFUSAL_MEMORY]			= "memory",
 };
 
 /*

@@ -58,6 +58,12 @@ static const struct setting {
 	  "pending QoS 3 requests in the namespace (0: unlimited)" },
 	{ "password_iterations", KMQTTD_A_SET_PASSWORD_ITERATIONS, S_U32,
 	  "PBKDF2 iterations of passwords set from now on (1..1000000)" },
+	{ "max_queued_bytes",	KMQTTD_A_SET_MAX_QUEUED_BYTES,	S_U64,
+	  "topic and payload bytes queued per client (0: unlimited)" },
+	{ "max_memory",		KMQTTD_A_SET_MAX_MEMORY,	S_U64,
+	  "bytes of messages, queues, sessions... (0: unlimited)" },
+	{ "slow_reader_timeout", KMQTTD_A_SET_SLOW_READER_TIMEOUT, S_U32,
+	  "close a client not reading for, s (0: never)" },
 };
 
 #define N_SETTINGS	ARRAY_SIZE(settings)
@@ -83,6 +89,9 @@ static const enum mq_atype set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_QOS3_MAX_PENDING]		= MQ_A_UINT,
 	[KMQTTD_A_SET_QOS3_MAX_TOTAL]		= MQ_A_UINT,
 	[KMQTTD_A_SET_PASSWORD_ITERATIONS]	= MQ_A_UINT,
+	[KMQTTD_A_SET_MAX_QUEUED_BYTES]		= MQ_A_UINT,
+	[KMQTTD_A_SET_MAX_MEMORY]		= MQ_A_UINT,
+	[KMQTTD_A_SET_SLOW_READER_TIMEOUT]	= MQ_A_UINT,
 };
 
 _Static_assert(N_SETTINGS == KMQTTD_A_SET_MAX - 1,

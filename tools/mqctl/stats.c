@@ -62,6 +62,7 @@ static const struct stat_field {
 	{ KMQTTD_A_STATS_RETAINED_CURRENT, "retained_current", "current", G_RETAINED },
 	{ KMQTTD_A_STATS_RETAINED_BYTES, "retained_bytes", "bytes",   G_RETAINED },
 	{ KMQTTD_A_STATS_MEM_MSG_BYTES,	"mem_msg_bytes", "message bytes", G_MEMORY },
+	{ KMQTTD_A_STATS_MEM_USED,	"mem_used",	 "accounted", G_MEMORY },
 	{ KMQTTD_A_STATS_QOS3_REQUESTED, "qos3_requested", "requested", G_QOS3 },
 	{ KMQTTD_A_STATS_QOS3_CONFIRMED, "qos3_confirmed", "confirmed", G_QOS3 },
 	{ KMQTTD_A_STATS_QOS3_TIMED_OUT, "qos3_timed_out", "timed out", G_QOS3 },
@@ -74,6 +75,8 @@ static const struct stat_field {
 	{ KMQTTD_A_STATS_LIVE_MSGS,	"msgs",		 "msgs",     G_LIVE },
 	{ KMQTTD_A_STATS_LIVE_SUBS,	"subs",		 "subs",     G_LIVE },
 	{ KMQTTD_A_STATS_LIVE_NODES,	"nodes",	 "nodes",    G_LIVE },
+	{ KMQTTD_A_STATS_LIVE_TXITEMS,	"txitems",	 "txitems",  G_LIVE },
+	{ KMQTTD_A_STATS_LIVE_DELIVERIES, "deliveries",	 "deliveries", G_LIVE },
 };
 
 struct stats {

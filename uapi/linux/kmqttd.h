@@ -51,6 +51,7 @@ enum kmqttd_refusal {
 	KMQTTD_REFUSAL_ACL_SUBSCRIBE,
 	KMQTTD_REFUSAL_ACL_DELIVERY,
 	KMQTTD_REFUSAL_ACL_WILL,
+	KMQTTD_REFUSAL_MEMORY,
 
 	/* private: */
 	__KMQTTD_REFUSAL_MAX,
@@ -87,6 +88,9 @@ enum {
 	KMQTTD_A_STATS_QOS3_UNREACHABLE,
 	KMQTTD_A_STATS_QOS3_REFUSED,
 	KMQTTD_A_STATS_QOS3_PENDING,
+	KMQTTD_A_STATS_MEM_USED,
+	KMQTTD_A_STATS_LIVE_TXITEMS,
+	KMQTTD_A_STATS_LIVE_DELIVERIES,
 
 	__KMQTTD_A_STATS_MAX,
 	KMQTTD_A_STATS_MAX = (__KMQTTD_A_STATS_MAX - 1)
@@ -115,7 +119,9 @@ enum kmqttd_anonymous {
  * QoS bits 11 are malformed in plain MQTT 3.1.1).
  * KMQTTD_A_LISTENER_ANONYMOUS (u8, enum kmqttd_anonymous) overrides the
  * namespace's allow_anonymous setting for clients of this listener;
- * absent: the setting applies.
+ * absent: the setting applies.  KMQTTD_A_LISTENER_MAX_CONNS (u32) caps the
+ * connections open through the listener (0: no cap of its own; the
+ * namespace's max_connections still applies).
  */
 enum {
 	KMQTTD_A_LISTENER_ID = 1,
@@ -125,6 +131,7 @@ enum {
 	KMQTTD_A_LISTENER_CONNS,
 	KMQTTD_A_LISTENER_QOS3,
 	KMQTTD_A_LISTENER_ANONYMOUS,
+	KMQTTD_A_LISTENER_MAX_CONNS,
 
 	__KMQTTD_A_LISTENER_MAX,
 	KMQTTD_A_LISTENER_MAX = (__KMQTTD_A_LISTENER_MAX - 1)
@@ -230,6 +237,9 @@ enum {
 	KMQTTD_A_SET_QOS3_MAX_PENDING,
 	KMQTTD_A_SET_QOS3_MAX_TOTAL,
 	KMQTTD_A_SET_PASSWORD_ITERATIONS,
+	KMQTTD_A_SET_MAX_QUEUED_BYTES,
+	KMQTTD_A_SET_MAX_MEMORY,
+	KMQTTD_A_SET_SLOW_READER_TIMEOUT,
 
 	__KMQTTD_A_SET_MAX,
 	KMQTTD_A_SET_MAX = (__KMQTTD_A_SET_MAX - 1)

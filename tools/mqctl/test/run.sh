@@ -86,6 +86,9 @@ expect 2 "unexpected argument 'x'" -- listener add 0.0.0.0:1 x
 expect 2 "missing on|off after 'qos3'" -- listener add 0.0.0.0:1 qos3
 expect 2 "qos3 wants on or off, got 'x'" -- listener add 0.0.0.0:1 qos3 x
 expect 2 "unexpected argument 'x'" -- listener add 0.0.0.0:1 qos3 on x
+expect 2 "missing N after 'max_connections'" -- listener add 0.0.0.0:1 max_connections
+expect 2 "max_connections: bad value 'x'" -- listener add 0.0.0.0:1 max_connections x
+expect 2 "unexpected argument 'max_connections'" -- listener add 0.0.0.0:1 max_connections 1 max_connections 2
 expect 2 "missing ADDR:PORT or 'id ID'" -- listener del
 expect 2 "missing ID after 'id'" -- listener del id
 expect 2 "bad listener id 'x'" -- listener del id x
@@ -140,7 +143,7 @@ fi
 # --- replayed replies -------------------------------------------------
 export KMQ_MQCTL_REPLAY="$TMP/stats"
 replay stats stats
-WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"subs_current":7,"sessions_current":8,"retained_current":9,"retained_bytes":1234,"mem_msg_bytes":56789,"qos3_requested":0,"qos3_confirmed":0,"qos3_timed_out":0,"qos3_unreachable":0,"qos3_refused":0,"qos3_pending":0,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23,"retain_full":0,"topic_limit":6,"keepalive_cap":0,"not_authorized":0,"bad_password":0,"unknown_user":0,"acl_publish":0,"acl_subscribe":0,"acl_delivery":0,"acl_will":0}}'
+WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"subs_current":7,"sessions_current":8,"retained_current":9,"retained_bytes":1234,"mem_msg_bytes":56789,"mem_used":77777,"qos3_requested":0,"qos3_confirmed":0,"qos3_timed_out":0,"qos3_unreachable":0,"qos3_refused":0,"qos3_pending":0,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15,"txitems":16,"deliveries":17},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23,"retain_full":0,"topic_limit":6,"keepalive_cap":0,"not_authorized":0,"bad_password":0,"unknown_user":0,"acl_publish":0,"acl_subscribe":0,"acl_delivery":0,"acl_will":0,"memory":5}}'
 for args in "-j stats" "stats -j" "stats --json" "--json stats"; do
 	# shellcheck disable=SC2086
 	expect 0 "" -- $args
@@ -158,12 +161,12 @@ for re in '^connections$' '^  current +3$' '^  out +18446744073709551615$' \
 done
 grep -qE '^  (bad_flags|nomem) ' "$TMP/out" && bad "text lists zero refusals" || ok "text hides zero refusals"
 expect 0 "" -- stats -a
-[ "$(sed -n '/^refusals/,/^live/p' "$TMP/out" | grep -c '^  ')" = 33 ] &&
-	ok "stats -a lists all 33 refusals" || bad "stats -a: $(cat "$TMP/out")"
+[ "$(sed -n '/^refusals/,/^live/p' "$TMP/out" | grep -c '^  ')" = 34 ] &&
+	ok "stats -a lists all 34 refusals" || bad "stats -a: $(cat "$TMP/out")"
 
 replay stats empty
 expect 0 "" -- -j stats
-grep -q '"conns_current":0,' "$TMP/out" && grep -q '"acl_will":0}}' "$TMP/out" &&
+grep -q '"conns_current":0,' "$TMP/out" && grep -q '"memory":0}}' "$TMP/out" &&
 	ok "empty reply: zeros" || bad "empty reply: $(cat "$TMP/out")"
 expect 0 "" -- stats
 grep -qx '  none' "$TMP/out" && ok "empty reply: no refusals" || bad "empty text: $(cat "$TMP/out")"
@@ -228,6 +231,7 @@ u16 KMQTTD_A_LISTENER_FAMILY AF_INET
 ip KMQTTD_A_LISTENER_ADDR 0.0.0.0
 u16 KMQTTD_A_LISTENER_PORT 1883
 u32 KMQTTD_A_LISTENER_CONNS 3
+u32 KMQTTD_A_LISTENER_MAX_CONNS 100
 u32 99 7
 msg KMQTTD_CMD_LISTENER_GET dump
 u32 KMQTTD_A_LISTENER_ID 2
@@ -240,16 +244,16 @@ done
 EOF
 rr lst 0 "" -- listener
 req_is "KMQTTD_CMD_LISTENER_GET dump"
-out_has "listener list" '^ID +ADDRESS +CONNS$' '^1 +0\.0\.0\.0:1883 +3$' '^2 +\[::1\]:8883 +0  anonymous off$'
+out_has "listener list" '^ID +ADDRESS +CONNS +MAX$' '^1 +0\.0\.0\.0:1883 +3 +100$' '^2 +\[::1\]:8883 +0 +-  anonymous off$'
 rr lst 0 "" -- -j listener list
-[ "$(cat "$TMP/out")" = '[{"id":1,"family":"inet","address":"0.0.0.0","port":1883,"conns":3,"qos3":false,"anonymous":null},{"id":2,"family":"inet6","address":"::1","port":8883,"conns":0,"qos3":false,"anonymous":"off"}]' ] &&
+[ "$(cat "$TMP/out")" = '[{"id":1,"family":"inet","address":"0.0.0.0","port":1883,"conns":3,"qos3":false,"anonymous":null,"max_conns":100},{"id":2,"family":"inet6","address":"::1","port":8883,"conns":0,"qos3":false,"anonymous":"off","max_conns":0}]' ] &&
 	ok "listener list JSON" || bad "listener list JSON: $(cat "$TMP/out")"
 cp "$TMP/out" "$TMP/listener.json"
 printf 'done\n' | script none
 rr none 0 "" -- listener ls -j
 [ "$(cat "$TMP/out")" = '[]' ] && ok "empty list: []" || bad "empty list JSON: $(cat "$TMP/out")"
 rr none 0 "" -- listener
-[ "$(cat "$TMP/out")" = "$(printf '%-6s %-30s %s' ID ADDRESS CONNS)" ] &&
+[ "$(cat "$TMP/out")" = "$(printf '%-6s %-30s %-8s %s' ID ADDRESS CONNS MAX)" ] &&
 	ok "empty list: header only" || bad "empty list text: $(cat "$TMP/out")"
 
 script lstadd <<'EOF'
@@ -272,7 +276,7 @@ req_is "KMQTTD_CMD_LISTENER_ADD
   KMQTTD_A_LISTENER_FAMILY u16 2
   KMQTTD_A_LISTENER_ADDR u32 16777343
   KMQTTD_A_LISTENER_PORT u16 1884"
-pycheck "listener add JSON" 'd == {"id": 3, "family": "inet6", "address": "::", "port": 8883, "conns": 0, "qos3": False, "anonymous": None}'
+pycheck "listener add JSON" 'd == {"id": 3, "family": "inet6", "address": "::", "port": 8883, "conns": 0, "qos3": False, "anonymous": None, "max_conns": 0}'
 rr lstadd 0 "" -- listener add '*:1885'
 req_is "KMQTTD_CMD_LISTENER_ADD
   KMQTTD_A_LISTENER_FAMILY u16 2
@@ -284,6 +288,13 @@ req_is "KMQTTD_CMD_LISTENER_ADD
   KMQTTD_A_LISTENER_ADDR u32 16777343
   KMQTTD_A_LISTENER_PORT u16 1885
   KMQTTD_A_LISTENER_QOS3 u8 1"
+rr lstadd 0 "" -- listener add 127.0.0.1:1886 max_connections 50 qos3 off
+req_is "KMQTTD_CMD_LISTENER_ADD
+  KMQTTD_A_LISTENER_FAMILY u16 2
+  KMQTTD_A_LISTENER_ADDR u32 16777343
+  KMQTTD_A_LISTENER_PORT u16 1886
+  KMQTTD_A_LISTENER_QOS3 u8 0
+  KMQTTD_A_LISTENER_MAX_CONNS u32 50"
 printf 'ack\n' | script ack
 rr ack 0 "" -- listener add 10.1.2.3:1
 [ "$(cat "$TMP/out")" = "added listener on 10.1.2.3:1" ] && ok "listener add, ACK only" || bad "listener add ACK only: $(cat "$TMP/out")"
@@ -511,18 +522,21 @@ u32 KMQTTD_A_SET_QOS3_TIMEOUT 5000
 u32 KMQTTD_A_SET_QOS3_MAX_PENDING 100
 u32 KMQTTD_A_SET_QOS3_MAX_TOTAL 10000
 u32 KMQTTD_A_SET_PASSWORD_ITERATIONS 1000
+u64 KMQTTD_A_SET_MAX_QUEUED_BYTES 67108864 KMQTTD_A_SET_PAD
+u64 KMQTTD_A_SET_MAX_MEMORY 536870912 KMQTTD_A_SET_PAD
+u32 KMQTTD_A_SET_SLOW_READER_TIMEOUT 30
 u32 200 1
 ack
 EOF
 rr settings 0 "" -- get
 req_is "KMQTTD_CMD_SETTINGS_GET"
-[ "$(wc -l <"$TMP/out")" = 19 ] && ok "get: 19 settings" || bad "get: $(cat "$TMP/out")"
+[ "$(wc -l <"$TMP/out")" = 22 ] && ok "get: 22 settings" || bad "get: $(cat "$TMP/out")"
 out_has "get" '^max_connections +0$' '^retain_available +yes$' '^allow_anonymous +no$' \
 	'^retain_max_bytes +18446744073709551615$' '^sys_interval +10$'
 rr settings 0 "" -- get sys_interval max-inflight
 [ "$(cat "$TMP/out")" = "$(printf '%-18s 20\n%-18s 10' max_inflight sys_interval)" ] && ok "get NAME..." || bad "get NAME: $(cat "$TMP/out")"
 rr settings 0 "" -- -j get
-pycheck "get JSON" 'len(d) == 19 and d["max_packet_size"] == 268435455 and d["retain_available"] is True and d["allow_anonymous"] == "no" and d["password_iterations"] == 1000 and list(d)[0] == "max_connections"'
+pycheck "get JSON" 'len(d) == 22 and d["max_memory"] == 536870912 and d["slow_reader_timeout"] == 30 and d["max_packet_size"] == 268435455 and d["retain_available"] is True and d["allow_anonymous"] == "no" and d["password_iterations"] == 1000 and list(d)[0] == "max_connections"'
 cp "$TMP/out" "$TMP/settings.json"
 rr settings 0 "" -- get -j connect_timeout
 pycheck "get NAME JSON" 'd == {"connect_timeout": 10}'
@@ -538,7 +552,7 @@ rr setget 0 "" -- -j set allow_anonymous yes
 req_is "KMQTTD_CMD_SETTINGS_SET
   KMQTTD_A_SET_ALLOW_ANONYMOUS u8 1
 KMQTTD_CMD_SETTINGS_GET"
-pycheck "set -j prints the settings" 'len(d) == 19'
+pycheck "set -j prints the settings" 'len(d) == 22'
 # the refused attribute is the second one: 20 + 8 bytes in
 printf 'error ERANGE offs 28 range 0 65535 msg value out of range\n' | script erange
 rr erange 1 "mqctl: set max_keepalive 70000: Numerical result out of range" -- set max_connections 1 max_keepalive 70000
