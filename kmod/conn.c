@@ -132,14 +132,25 @@ static void kmq_ka_timer(struct timer_list *t)
 
 /* ---- slow-reader deadline (softirq) ---- */
 
+/*
+ * While the timeout is 0 (off), a blocked connection is looked at again
+ * every KMQ_TX_RECHECK, so that setting a timeout later also reaches
+ * connections that were already blocked.
+ */
+#define KMQ_TX_RECHECK	(5 * HZ)
+
 static void kmq_tx_timer(struct timer_list *t)
 {
 	struct kmq_conn *conn = from_timer(conn, t, tx_timer);
 	unsigned int secs = READ_ONCE(conn->kn->set.slow_reader_timeout);
 	unsigned long deadline;
 
-	if (!secs || !test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags))
+	if (!test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags))
 		return;
+	if (!secs) {
+		mod_timer(&conn->tx_timer, jiffies + KMQ_TX_RECHECK);
+		return;
+	}
 	deadline = READ_ONCE(conn->tx_progress) + (unsigned long)secs * HZ;
 	if (time_after_eq(jiffies, deadline)) {
 		kmq_refuse(conn, KMQ_R_SLOW_READER);
@@ -162,9 +173,9 @@ static void kmq_tx_set_blocked(struct kmq_conn *conn)
 		return;
 	WRITE_ONCE(conn->tx_progress, jiffies);
 	secs = READ_ONCE(conn->kn->set.slow_reader_timeout);
-	if (secs && !timer_pending(&conn->tx_timer))
-		mod_timer(&conn->tx_timer,
-			  jiffies + (unsigned long)secs * HZ);
+	if (!timer_pending(&conn->tx_timer))
+		mod_timer(&conn->tx_timer, jiffies + (secs ?
+			  (unsigned long)secs * HZ : KMQ_TX_RECHECK));
 }
 
 /* ---- send side ---- */

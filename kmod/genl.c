@@ -1206,7 +1206,8 @@ static const struct nla_policy kmq_set_policy[KMQTTD_A_SET_MAX + 1] = {
 };
 
 static const struct nla_policy kmq_user_policy[KMQTTD_A_USER_MAX + 1] = {
-	[KMQTTD_A_USER_NAME] = { .type = NLA_NUL_STRING, .len = 65535 },
+	/* short enough that a user or rule always fits one message */
+	[KMQTTD_A_USER_NAME] = { .type = NLA_NUL_STRING, .len = 1024 },
 	[KMQTTD_A_USER_PASSWORD] = { .type = NLA_BINARY, .len = 65535 },
 	[KMQTTD_A_USER_HASH] = { .type = NLA_NUL_STRING,
 				 .len = KMQ_PW_STR_MAX - 1 },
@@ -1217,9 +1218,9 @@ static const struct nla_policy kmq_user_policy[KMQTTD_A_USER_MAX + 1] = {
 static const struct nla_policy kmq_acl_policy[KMQTTD_A_ACL_MAX + 1] = {
 	[KMQTTD_A_ACL_KIND] = NLA_POLICY_RANGE(NLA_U8, KMQTTD_ACL_TOPIC,
 					       KMQTTD_ACL_PATTERN),
-	[KMQTTD_A_ACL_USER] = { .type = NLA_NUL_STRING, .len = 65535 },
+	[KMQTTD_A_ACL_USER] = { .type = NLA_NUL_STRING, .len = 1024 },
 	[KMQTTD_A_ACL_ACCESS] = NLA_POLICY_MAX(NLA_U8, KMQTTD_ACL_READWRITE),
-	[KMQTTD_A_ACL_PATTERN] = { .type = NLA_NUL_STRING, .len = 65535 },
+	[KMQTTD_A_ACL_PATTERN] = { .type = NLA_NUL_STRING, .len = 2048 },
 };
 
 #define KMQ_OP(_cmd, _doit, _dumpit, _policy, _maxattr) {		\

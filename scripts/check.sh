@@ -12,15 +12,16 @@
 # dies without reporting a failure is reported as one.  The last line is
 # "N passed, M failed".  Exit status 0 only if nothing failed.
 #
-# Environment: CHECK_KERNELS (default "6.1 6.12"; "6.1 6.12 debug" with CHECK_DEBUG=1),
-# CHECK_DEBUG=1 (add the sanitizer kernel: build and guest run),
+# Environment: CHECK_KERNELS (default "6.1 6.12"; "6.1 6.12 debug" with
+# CHECK_DEBUG=1), CHECK_DEBUG=1 (add the sanitizer kernel: build and guest
+# pass; off by default until its last two timing failures are fixed),
 # CHECK_FUZZ_SECONDS, CHECK_ONLY (a regex of stage names to run).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 
 # The sanitizer kernel: built once into a cache (scripts/debug-kernel.sh,
-# 20-30 min from cold on 2 CPUs), its guest pass is the slowest stage.
+# about 12 min from cold on 2 CPUs); its guest pass is the slowest stage.
 if [ "${CHECK_DEBUG:-0}" = 1 ]; then
 	kernels=${CHECK_KERNELS:-"6.1 6.12 debug"}
 else

@@ -149,7 +149,7 @@ done <"$frag"
 	die "the final .config does not match (unmet dependencies?):$(printf '\n  %s' "${missing[@]}")"
 
 # ------------------------------------------------------------ build
-msg "building with make -j$jobs under nice $nice (from cold: about 12 CPU-minutes; log: $log)"
+msg "building with make -j$jobs under nice $nice (from cold: about 18 CPU-minutes; log: $log)"
 kmake -j"$jobs" all || fail "kernel build failed"
 if [ ! -s "$dir/obj/vmlinux" ] || [ ! -s "$dir/obj/Module.symvers" ]; then
 	fail "the build produced no vmlinux/Module.symvers"

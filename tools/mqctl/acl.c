@@ -12,7 +12,8 @@
 
 #include "mqctl.h"
 
-#define ACL_STR_MAX	4000	/* longest user name or pattern sent */
+#define ACL_USER_MAX	1024	/* the kernel's limits (one rule, one message) */
+#define ACL_PATTERN_MAX	2048
 #define ACL_LINE_MAX	8192
 
 static const enum mq_atype acl_policy[KMQTTD_A_ACL_MAX + 1] = {
@@ -215,9 +216,10 @@ static const char *rule_check(const struct rule *r)
 		return "empty user name";
 	if (!*r->pattern)
 		return "empty topic";
-	if ((r->user && strlen(r->user) > ACL_STR_MAX) ||
-	    strlen(r->pattern) > ACL_STR_MAX)
-		return "user name or topic too long for mqctl";
+	if (r->user && strlen(r->user) > ACL_USER_MAX)
+		return "user name longer than 1024 bytes";
+	if (strlen(r->pattern) > ACL_PATTERN_MAX)
+		return "topic longer than 2048 bytes";
 	return NULL;
 }
 
