@@ -258,23 +258,40 @@ static void kmq_sub_del(struct kmq_session *s, struct kmq_sub *sub)
 	atomic_dec(&kmq_live.subs);
 }
 
+/* subscriptions removed per hold of route_lock by kmq_subs_remove_all() */
+#define KMQ_SUBS_DEL_BATCH	256
+
 /**
  * kmq_subs_remove_all() - remove every subscription of a session
  * @s: the session
  *
- * After this returns no publisher can reach @s.
+ * After this returns no publisher can reach @s.  A session may hold
+ * hundreds of thousands of subscriptions: they are removed in batches,
+ * and route_lock is let go between them, so that publishers (and the
+ * other readers of the topic tree) do not stall behind one session's end.
+ * Publishers that find @s in the meantime queue to it as before.
  *
- * Context: process context; takes kn->route_lock for writing.
+ * Context: process context; takes kn->route_lock for writing.  Nothing
+ * else changes @s->subs meanwhile: the session has no connection, and
+ * kn->sess_lock, held by the caller, keeps the control plane out.
  */
 void kmq_subs_remove_all(struct kmq_session *s)
 {
 	struct kmq_net *kn = s->kn;
-	struct kmq_sub *sub, *tmp;
+	struct kmq_sub *sub;
+	unsigned int n;
 
-	down_write(&kn->route_lock);
-	list_for_each_entry_safe(sub, tmp, &s->subs, node)
-		kmq_sub_del(s, sub);
-	up_write(&kn->route_lock);
+	lockdep_assert_held(&kn->sess_lock);
+	do {
+		down_write(&kn->route_lock);
+		for (n = 0; n < KMQ_SUBS_DEL_BATCH && !list_empty(&s->subs);
+		     n++) {
+			sub = list_first_entry(&s->subs, struct kmq_sub, node);
+			kmq_sub_del(s, sub);
+		}
+		up_write(&kn->route_lock);
+		cond_resched();
+	} while (!list_empty(&s->subs));
 }
 
 static int kmq_handle_subscribe(struct kmq_conn *conn, const u8 *body,

@@ -49,9 +49,8 @@ static int kmq_fill_stats(struct sk_buff *skb, struct kmq_net *kn)
 	subs = kn->subs;
 	kmq_trie_get_stats(kn->trie, &ts);
 	up_read(&kn->route_lock);
-	mutex_lock(&kn->sess_lock);
-	nsess = kn->nsessions;
-	mutex_unlock(&kn->sess_lock);
+	/* without sess_lock: a large session's teardown may hold it a while */
+	nsess = READ_ONCE(kn->nsessions);
 	mutex_lock(&kn->retain_lock);
 	nret = kn->nretained;
 	rbytes = kn->retained_bytes;

@@ -214,7 +214,8 @@ struct kmq_settings {
  * @set: settings
  * @sess_lock: protects @sessions, @nsessions and session attach/detach
  * @sessions: hash table of struct kmq_session by client id
- * @nsessions: sessions in the table
+ * @nsessions: sessions in the table (written under @sess_lock, read
+ *	locklessly by the statistics)
  * @sess_ids: sessions by id, for netlink dumps (under @sess_lock)
  * @sess_next: next id to try
  * @lst_next: next listener id (under @lock)

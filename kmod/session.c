@@ -100,7 +100,7 @@ static struct kmq_session *kmq_session_new(struct kmq_net *kn, const char *id,
 			    &kn->sess_next, GFP_KERNEL) < 0)
 		goto err_free_id;
 	hlist_add_head(&s->hnode, kmq_sess_bucket(kn, id, len));
-	kn->nsessions++;
+	WRITE_ONCE(kn->nsessions, kn->nsessions + 1);
 	atomic_inc(&kmq_live.sessions);
 	return s;
 
@@ -201,7 +201,7 @@ static void kmq_session_destroy(struct kmq_session *s)
 
 	hlist_del(&s->hnode);
 	xa_erase(&kn->sess_ids, s->id);
-	kn->nsessions--;
+	WRITE_ONCE(kn->nsessions, kn->nsessions - 1);
 	kmq_qos2_free(s);
 	kmq_mem_uncharge(kn, kmq_session_charge(s->id_len));
 	kfree(s->client_id);

@@ -111,9 +111,7 @@ static void kmq_sys_work(struct work_struct *work)
 	nconns = kn->nconns;
 	cmax = kn->conns_max;
 	mutex_unlock(&kn->lock);
-	mutex_lock(&kn->sess_lock);
-	nsess = kn->nsessions;
-	mutex_unlock(&kn->sess_lock);
+	nsess = READ_ONCE(kn->nsessions);
 	down_read(&kn->route_lock);
 	subs = kn->subs;
 	up_read(&kn->route_lock);
