@@ -425,16 +425,24 @@ static int kmq_target_cmp(const void *a, const void *b)
  * @kn: namespace state
  * @sc: scratch array of the caller's context
  * @m: the message
+ * @from: the publisher's session, or NULL
  *
  * One delivery per subscriber, at the highest QoS among its matching
  * subscriptions (MQTT-3.3.5-1), capped at the published QoS, if the ACL
  * lets the subscriber read the topic.  Every delivery shares @m.
  *
  * Context: process context that owns @sc.
+ * Return: true if a subscriber's queue (not @from's: a client that
+ * receives its own messages must go on reading its acknowledgements)
+ * asks the publisher to hold (flow control, kmq_conn_hold()).
  */
-void kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m)
+bool kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m,
+	       const struct kmq_session *from)
 {
-	kmq_route_counted(kn, sc, m, NULL);
+	struct kmq_route_result rr;
+
+	kmq_route_counted(kn, sc, m, from, &rr);
+	return rr.hold;
 }
 
 /**
@@ -442,15 +450,17 @@ void kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m)
  * @kn: namespace state
  * @sc: scratch array of the caller's context
  * @m: the message
- * @rr: filled with the counts, or NULL
+ * @from: the publisher's session, or NULL
+ * @rr: filled with the counts and the flow-control answer
  */
 void kmq_route_counted(struct kmq_net *kn, struct kmq_scratch *sc,
-		       struct kmq_msg *m, struct kmq_route_result *rr)
+		       struct kmq_msg *m, const struct kmq_session *from,
+		       struct kmq_route_result *rr)
 {
 	struct kmq_route_ctx ctx = { .sc = sc };
 	struct kmq_route_result res = {};
 	struct kmq_target *t;
-	bool acl;
+	bool acl, hold;
 	u32 i, j;
 
 	down_read(&kn->route_lock);
@@ -477,12 +487,14 @@ void kmq_route_counted(struct kmq_net *kn, struct kmq_scratch *sc,
 		}
 		qos = min(qos, m->qos);
 		res.matched++;
-		if (kmq_session_deliver(t[i].sess, m, qos, false) && qos)
+		hold = false;
+		if (kmq_session_deliver(t[i].sess, m, qos, false, &hold) && qos)
 			res.confirmable++;
+		if (hold && t[i].sess != from)
+			res.hold = true;
 	}
 	up_read(&kn->route_lock);
-	if (rr)
-		*rr = res;
+	*rr = res;
 }
 
 /*
@@ -569,7 +581,8 @@ static int kmq_publish(struct kmq_conn *conn, const struct kmq_publish *p)
 	}
 	if (p->retain)
 		kmq_retain_store(kn, m);
-	kmq_route(kn, &conn->scratch, m);
+	if (kmq_route(kn, &conn->scratch, m, conn->sess))
+		kmq_conn_hold(conn);
 	kmq_msg_put(m);
 	return 0;
 }

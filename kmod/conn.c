@@ -25,6 +25,21 @@
  * max_packet_size, and its growth is charged to the namespace's
  * max_memory.
  *
+ * Flow control
+ * ------------
+ * A publisher faster than its subscribers would fill their queues and
+ * lose messages at max_queued.  Instead, once a subscriber's queue passes
+ * its high-water mark (session.c), the publisher's connection is "held"
+ * (KMQ_CONN_HELD, on kn->held): its io_work finishes the packet at hand
+ * and reads no more, so TCP pushes back on the client.  It keeps sending.
+ * When a pressing queue drains to its low-water mark, every held
+ * connection of the namespace is let go (kmq_hold_release_all()); a
+ * connection still pressed holds again at its next PUBLISH.  No session
+ * presses for longer than publish_hold milliseconds without draining,
+ * and kn->hold_work lets everybody go after that time in any case: a
+ * subscriber that stops reading costs its publishers one publish_hold,
+ * then its queue overflows and drops as before.
+ *
  * Teardown goes through kmq_conn_close(), which may be called from any
  * context, once or many times: the first call sets KMQ_CONN_CLOSING and
  * queues release_work.  Release restores the socket callbacks, stops the
@@ -487,11 +502,12 @@ static int kmq_parse_rx(struct kmq_conn *conn)
 
 	conn->rx_backlog = false;
 	while (off < conn->rxlen) {
-		if (conn->txcount >= KMQ_TX_MAX || !conn->rx_budget) {
+		if (conn->txcount >= KMQ_TX_MAX || !conn->rx_budget ||
+		    test_bit(KMQ_CONN_HELD, &conn->flags)) {
 			/*
-			 * The rest once the send list has gone out, or in the
-			 * next run: a flood from one client must not keep the
-			 * worker from the others.
+			 * The rest once the send list has gone out, the hold
+			 * ends, or in the next run: a flood from one client
+			 * must not keep the worker from the others.
 			 */
 			conn->rx_backlog = true;
 			break;
@@ -606,7 +622,8 @@ static void kmq_io_work(struct work_struct *work)
 				goto close;
 			continue;
 		}
-		if (!test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags)) {
+		if (!test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags) &&
+		    !test_bit(KMQ_CONN_HELD, &conn->flags)) {
 			ret = kmq_try_recv(conn);
 			if (ret < 0)
 				goto close;
@@ -616,11 +633,99 @@ static void kmq_io_work(struct work_struct *work)
 
 	/* out of budget: the rest in a new run, behind the other work */
 	if (progress || (conn->rx_backlog &&
-			 !test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags)))
+			 !test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags) &&
+			 !test_bit(KMQ_CONN_HELD, &conn->flags)))
 		queue_work(kmq_wq, &conn->io_work);
 	return;
 close:
 	kmq_conn_close(conn, conn->close_reason);
+}
+
+/* ---- flow control ---- */
+
+/**
+ * kmq_conn_hold() - stop reading a publisher for a while
+ * @conn: the publisher, whose last PUBLISH went to a nearly full queue
+ *
+ * Its io_work handles no further packet and reads no more until
+ * kmq_hold_release_all() lets it go: when a pressing queue drains, or
+ * after set.publish_hold at the latest.
+ *
+ * Context: the connection's io_work.
+ */
+void kmq_conn_hold(struct kmq_conn *conn)
+{
+	struct kmq_net *kn = conn->kn;
+	unsigned int ms = READ_ONCE(kn->set.publish_hold);
+
+	spin_lock(&kn->hold_lock);
+	if (!test_and_set_bit(KMQ_CONN_HELD, &conn->flags)) {
+		list_add_tail(&conn->hold_node, &kn->held);
+		/* pending already: the earlier deadline stands */
+		queue_delayed_work(kmq_wq, &kn->hold_work,
+				   msecs_to_jiffies(ms ? ms : 1));
+		kmq_stat_inc(kn, KMQ_S_HOLDS);
+	}
+	spin_unlock(&kn->hold_lock);
+}
+
+/**
+ * kmq_hold_release_all() - let every held connection read again
+ * @kn: namespace state
+ *
+ * Context: process context, no spinlock held.
+ */
+void kmq_hold_release_all(struct kmq_net *kn)
+{
+	struct kmq_conn *conn, *tmp;
+
+	spin_lock(&kn->hold_lock);
+	list_for_each_entry_safe(conn, tmp, &kn->held, hold_node) {
+		list_del_init(&conn->hold_node);
+		clear_bit(KMQ_CONN_HELD, &conn->flags);
+		queue_work(kmq_wq, &conn->io_work);
+	}
+	spin_unlock(&kn->hold_lock);
+}
+
+/* Release a connection from kn->held (its own teardown). */
+static void kmq_conn_unhold(struct kmq_conn *conn)
+{
+	struct kmq_net *kn = conn->kn;
+
+	spin_lock(&kn->hold_lock);
+	if (test_and_clear_bit(KMQ_CONN_HELD, &conn->flags))
+		list_del_init(&conn->hold_node);
+	spin_unlock(&kn->hold_lock);
+}
+
+static void kmq_hold_work(struct work_struct *work)
+{
+	struct kmq_net *kn = container_of(to_delayed_work(work),
+					  struct kmq_net, hold_work);
+
+	kmq_hold_release_all(kn);
+}
+
+/**
+ * kmq_hold_net_init() - set up a namespace's flow control
+ * @kn: namespace state
+ */
+void kmq_hold_net_init(struct kmq_net *kn)
+{
+	spin_lock_init(&kn->hold_lock);
+	INIT_LIST_HEAD(&kn->held);
+	INIT_DELAYED_WORK(&kn->hold_work, kmq_hold_work);
+}
+
+/**
+ * kmq_hold_net_exit() - stop a namespace's flow control
+ * @kn: namespace state, without connections
+ */
+void kmq_hold_net_exit(struct kmq_net *kn)
+{
+	cancel_delayed_work_sync(&kn->hold_work);
+	WARN_ON(!list_empty(&kn->held));
 }
 
 /* ---- lifetime ---- */
@@ -642,6 +747,8 @@ static void kmq_release_work(struct work_struct *work)
 	timer_shutdown_sync(&conn->ka_timer);
 	timer_shutdown_sync(&conn->tx_timer);
 	cancel_work_sync(&conn->io_work);
+	/* io_work, the only one to hold it, will not run again */
+	kmq_conn_unhold(conn);
 	if (conn->will) {
 		/* every end but DISCONNECT publishes the Will (MQTT-3.1.2-8) */
 		if (conn->connected && !READ_ONCE(conn->suppress_will) &&
@@ -652,7 +759,7 @@ static void kmq_release_work(struct work_struct *work)
 		} else if (conn->connected && !READ_ONCE(conn->suppress_will)) {
 			if (conn->will->retain)
 				kmq_retain_store(kn, conn->will);
-			kmq_route(kn, &conn->scratch, conn->will);
+			kmq_route(kn, &conn->scratch, conn->will, NULL);
 		}
 		kmq_msg_put(conn->will);
 		conn->will = NULL;
@@ -774,6 +881,7 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	conn->anonymous = l->anonymous;
 	INIT_WORK(&conn->io_work, kmq_io_work);
 	INIT_WORK(&conn->release_work, kmq_release_work);
+	INIT_LIST_HEAD(&conn->hold_node);
 	timer_setup(&conn->ka_timer, kmq_ka_timer, 0);
 	timer_setup(&conn->tx_timer, kmq_tx_timer, 0);
 	refcount_set(&conn->ref, 1);

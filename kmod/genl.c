@@ -108,7 +108,9 @@ static int kmq_fill_stats(struct sk_buff *skb, struct kmq_net *kn)
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_TXITEMS,
 			      atomic_read(&kmq_live.txitems)) ||
 	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_LIVE_DELIVERIES,
-			      atomic_read(&kmq_live.deliveries)))
+			      atomic_read(&kmq_live.deliveries)) ||
+	    kmq_put_stats_u64(skb, KMQTTD_A_STATS_PUBLISH_HOLDS,
+			      kmq_stat_sum(kn, KMQ_S_HOLDS)))
 		return -EMSGSIZE;
 
 	nest = nla_nest_start(skb, KMQTTD_A_STATS_REFUSALS);
@@ -740,7 +742,8 @@ static int kmq_fill_settings(struct sk_buff *skb, void *arg)
 	    nla_put_u64_64bit(skb, KMQTTD_A_SET_MAX_MEMORY, set->max_memory,
 			      KMQTTD_A_SET_PAD) ||
 	    nla_put_u32(skb, KMQTTD_A_SET_SLOW_READER_TIMEOUT,
-			set->slow_reader_timeout))
+			set->slow_reader_timeout) ||
+	    nla_put_u32(skb, KMQTTD_A_SET_PUBLISH_HOLD, set->publish_hold))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -832,6 +835,7 @@ static int kmq_nl_settings_set(struct sk_buff *skb, struct genl_info *info)
 	KMQ_SET_U32(KMQTTD_A_SET_QOS3_MAX_TOTAL, qos3_max_total);
 	KMQ_SET_U32(KMQTTD_A_SET_PASSWORD_ITERATIONS, pw_iterations);
 	KMQ_SET_U32(KMQTTD_A_SET_SLOW_READER_TIMEOUT, slow_reader_timeout);
+	KMQ_SET_U32(KMQTTD_A_SET_PUBLISH_HOLD, publish_hold);
 	kmq_set_u64(a, KMQTTD_A_SET_RETAIN_MAX_BYTES, &kn->set.retain_max_bytes);
 	kmq_set_u64(a, KMQTTD_A_SET_MAX_QUEUED_BYTES, &kn->set.max_queued_bytes);
 	kmq_set_u64(a, KMQTTD_A_SET_MAX_MEMORY, &kn->set.max_memory);
@@ -1177,6 +1181,10 @@ static struct netlink_range_validation kmq_iter_range __ro_after_init = {
 	.max = KMQ_PW_ITER_MAX,
 };
 
+static struct netlink_range_validation kmq_hold_range __ro_after_init = {
+	.max = KMQ_PUBLISH_HOLD_MAX,
+};
+
 static const struct nla_policy kmq_set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_MAX_CONNECTIONS] = { .type = NLA_U32 },
 	[KMQTTD_A_SET_MAX_PACKET_SIZE] = { .type = NLA_U32 },
@@ -1202,6 +1210,8 @@ static const struct nla_policy kmq_set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_MAX_QUEUED_BYTES] = { .type = NLA_U64 },
 	[KMQTTD_A_SET_MAX_MEMORY] = { .type = NLA_U64 },
 	[KMQTTD_A_SET_SLOW_READER_TIMEOUT] = { .type = NLA_U32 },
+	[KMQTTD_A_SET_PUBLISH_HOLD] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &kmq_hold_range),
 };
 
 static const struct nla_policy kmq_user_policy[KMQTTD_A_USER_MAX + 1] = {

@@ -85,6 +85,7 @@ enum kmq_stat {
 	KMQ_S_Q3_TIMEOUT,
 	KMQ_S_Q3_UNREACHABLE,
 	KMQ_S_Q3_REFUSED,
+	KMQ_S_HOLDS,
 	KMQ_S_REFUSAL,		/* + enum kmq_reason */
 	__KMQ_S_MAX = KMQ_S_REFUSAL + __KMQ_R_MAX,
 };
@@ -139,6 +140,8 @@ extern unsigned long kmq_param_retain_max_bytes;
 extern unsigned long kmq_param_max_queued_bytes;
 extern unsigned long kmq_param_max_memory;
 extern unsigned int kmq_param_slow_reader_timeout;
+extern unsigned int kmq_param_publish_hold;
+#define KMQ_PUBLISH_HOLD_MAX	60000	/* ms */
 
 #define KMQ_SESS_HASH_BITS	12
 #define KMQ_SYS_LOADS		5	/* $SYS load averages kept */
@@ -193,6 +196,7 @@ struct kmq_settings {
 	u64 max_queued_bytes;	/* per client, queued (not inflight) */
 	u64 max_memory;		/* accounted bytes per namespace */
 	u32 slow_reader_timeout; /* seconds without a byte sent; 0: never */
+	u32 publish_hold;	/* ms publishers wait for a full queue; 0: off */
 	bool retain;
 	u8 allow_anonymous;	/* enum kmqttd_anonymous */
 };
@@ -239,6 +243,11 @@ struct kmq_settings {
  * @acl_patterns: "pattern" rules (RCU)
  * @nacl: ACL rules in all lists; 0: no ACL, everything allowed
  * @mem: bytes accounted against @set.max_memory (kmq_mem_charge())
+ * @hold_lock: protects @held and every connection's hold_node
+ * @held: connections that stopped reading because a subscriber's queue
+ *	is nearly full (struct kmq_conn.hold_node; flow control, session.c)
+ * @hold_work: lets every held connection go after set.publish_hold, in
+ *	case no subscriber's queue drains
  */
 struct kmq_net {
 	struct net *net;
@@ -279,6 +288,9 @@ struct kmq_net {
 	struct list_head acl_patterns;
 	u32 nacl;
 	atomic64_t mem;
+	spinlock_t hold_lock;	/* held, conn->hold_node */
+	struct list_head held;
+	struct delayed_work hold_work;
 };
 
 /**
@@ -385,6 +397,7 @@ enum {
 	KMQ_CONN_CLOSING,	/* release is queued or running */
 	KMQ_CONN_RELEASED,	/* release done: detached, socket gone */
 	KMQ_CONN_TX_BLOCKED,	/* the socket's send buffer is full */
+	KMQ_CONN_HELD,		/* on kn->held: not reading (flow control) */
 };
 
 /**
@@ -445,6 +458,12 @@ struct kmq_delivery {
  * @q3_done: finished requests to answer (its connection's io_work)
  * @username: the authenticated user it belongs to, NULL if anonymous;
  *	set at creation, never changed (ACL checks read it unlocked)
+ * @pressing: the queue passed its high-water mark while a connection was
+ *	attached; publishers are asked to hold until it drains to the
+ *	low-water mark (under @lock)
+ * @press_since: jiffies when @pressing was set; after set.publish_hold
+ *	the session stops asking (a subscriber that does not drain must
+ *	not stall its publishers for long)
  *
  * Lifetime: created and destroyed under kn->sess_lock.  A session is
  * destroyed only while no connection is attached, after its subscriptions
@@ -474,6 +493,8 @@ struct kmq_session {
 	u32 q3_count;
 	struct llist_head q3_done;
 	char *username;
+	bool pressing;
+	unsigned long press_since;
 };
 
 /**
@@ -526,6 +547,7 @@ struct kmq_session {
  * @msgs_out: PUBLISH packets sent
  * @bytes_in: bytes received
  * @bytes_out: bytes sent
+ * @hold_node: in kn->held while KMQ_CONN_HELD is set (kn->hold_lock)
  */
 struct kmq_conn {
 	struct kmq_net *kn;
@@ -575,6 +597,7 @@ struct kmq_conn {
 	u64 msgs_out;
 	u64 bytes_in;
 	u64 bytes_out;
+	struct list_head hold_node;
 };
 
 /* stats.c */
@@ -612,6 +635,10 @@ void kmq_listener_stop_all(struct kmq_net *kn);
 struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock);
 void kmq_conn_close(struct kmq_conn *conn, int reason);
 void kmq_conn_wait_released(struct kmq_conn *conn);
+void kmq_conn_hold(struct kmq_conn *conn);
+void kmq_hold_release_all(struct kmq_net *kn);
+void kmq_hold_net_init(struct kmq_net *kn);
+void kmq_hold_net_exit(struct kmq_net *kn);
 void kmq_conn_close_all(struct kmq_net *kn);
 void kmq_conn_put(struct kmq_conn *conn);
 int kmq_conn_send_raw(struct kmq_conn *conn, const u8 *buf, u32 len);
@@ -631,7 +658,7 @@ int kmq_session_connect(struct kmq_conn *conn, const struct kmq_connect *c,
 			bool *session_present);
 void kmq_session_disconnect(struct kmq_conn *conn);
 bool kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
-			 bool retain);
+			 bool retain, bool *hold);
 int kmq_session_pull(struct kmq_conn *conn, u32 max);
 int kmq_session_ack(struct kmq_conn *conn, u8 type, u16 pid);
 int kmq_session_resume(struct kmq_conn *conn);
@@ -657,7 +684,8 @@ int kmq_retain_dump(struct kmq_net *kn, struct sk_buff *skb,
 /* broker.c */
 int kmq_handle_packet(struct kmq_conn *conn, const struct kmq_fixed *fh,
 		      const u8 *body);
-void kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m);
+bool kmq_route(struct kmq_net *kn, struct kmq_scratch *sc, struct kmq_msg *m,
+	       const struct kmq_session *from);
 void kmq_subs_remove_all(struct kmq_session *s);
 void kmq_qos2_free(struct kmq_session *s);
 
@@ -712,14 +740,17 @@ struct kmq_q3 {
  * struct kmq_route_result - what kmq_route_counted() did
  * @matched: subscribers the message was queued or dropped for
  * @confirmable: deliveries queued at QoS 1 or 2
+ * @hold: a subscriber other than @from asks the publisher to hold
  */
 struct kmq_route_result {
 	u32 matched;
 	u32 confirmable;
+	bool hold;
 };
 
 void kmq_route_counted(struct kmq_net *kn, struct kmq_scratch *sc,
-		       struct kmq_msg *m, struct kmq_route_result *rr);
+		       struct kmq_msg *m, const struct kmq_session *from,
+		       struct kmq_route_result *rr);
 int kmq_q3_publish(struct kmq_conn *conn, struct kmq_msg *m,
 		   const struct kmq_qos3 *ask, u16 pid, u8 mode, bool retain);
 bool kmq_q3_pending(struct kmq_conn *conn, u16 pid);

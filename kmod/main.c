@@ -159,6 +159,10 @@ unsigned int kmq_param_slow_reader_timeout = 30;
 module_param_named(slow_reader_timeout, kmq_param_slow_reader_timeout, uint, 0444);
 MODULE_PARM_DESC(slow_reader_timeout, "Seconds a client may leave its socket full before it is closed (default 30; 0: never)");
 
+unsigned int kmq_param_publish_hold = 1000;
+module_param_named(publish_hold, kmq_param_publish_hold, uint, 0444);
+MODULE_PARM_DESC(publish_hold, "Milliseconds a publisher may be held back while a subscriber's queue is nearly full (default 1000, at most 60000; 0: never, drop instead)");
+
 unsigned int kmq_param_connect_timeout = 10;
 module_param_named(connect_timeout, kmq_param_connect_timeout, uint, 0444);
 MODULE_PARM_DESC(connect_timeout, "Seconds a new connection has to send CONNECT (default 10)");

@@ -106,6 +106,7 @@ static void kmq_settings_init(struct kmq_settings *set)
 	set->max_queued_bytes = kmq_param_max_queued_bytes;
 	set->max_memory = kmq_param_max_memory;
 	set->slow_reader_timeout = kmq_param_slow_reader_timeout;
+	set->publish_hold = min(kmq_param_publish_hold, KMQ_PUBLISH_HOLD_MAX);
 }
 
 static int __net_init kmq_net_init(struct net *net)
@@ -122,6 +123,7 @@ static int __net_init kmq_net_init(struct net *net)
 	mutex_init(&kn->retain_lock);
 	kn->retained = RB_ROOT;
 	spin_lock_init(&kn->q3_lock);
+	kmq_hold_net_init(kn);
 	kmq_sessions_net_init(kn);
 	kmq_sys_net_init(kn);
 	kmq_auth_net_init(kn);
@@ -156,6 +158,7 @@ static void __net_exit kmq_net_exit(struct net *net)
 	mutex_lock(&kn->lock);
 	mutex_unlock(&kn->lock);
 
+	kmq_hold_net_exit(kn);
 	kmq_sessions_net_exit(kn);
 	kmq_retain_net_exit(kn);
 	kmq_auth_net_exit(kn);

@@ -267,7 +267,9 @@ int kmq_q3_publish(struct kmq_conn *conn, struct kmq_msg *m,
 	if (retain)
 		kmq_retain_store(kn, m);
 	m->q3 = q;
-	kmq_route_counted(kn, &conn->scratch, m, &rr);
+	kmq_route_counted(kn, &conn->scratch, m, conn->sess, &rr);
+	if (rr.hold)
+		kmq_conn_hold(conn);
 
 	spin_lock(&q->lock);
 	q->matched = rr.matched;
@@ -317,7 +319,7 @@ static void kmq_q3_report(struct kmq_conn *conn, struct kmq_q3 *q)
 	kfree(topic);
 	if (IS_ERR(m))
 		return;
-	kmq_route(conn->kn, &conn->scratch, m);
+	kmq_route(conn->kn, &conn->scratch, m, NULL);
 	kmq_msg_put(m);
 }
 

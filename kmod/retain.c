@@ -152,7 +152,7 @@ void kmq_retain_deliver(struct kmq_net *kn, struct kmq_session *s,
 			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_ACL_DELIVERY);
 			continue;
 		}
-		kmq_session_deliver(s, r->msg, min(qos, r->msg->qos), true);
+		kmq_session_deliver(s, r->msg, min(qos, r->msg->qos), true, NULL);
 	}
 	mutex_unlock(&kn->retain_lock);
 }

@@ -291,17 +291,23 @@ void kmq_session_disconnect(struct kmq_conn *conn)
 	struct kmq_net *kn = conn->kn;
 	struct kmq_out_entry *dropped = NULL;
 	unsigned int expiry = READ_ONCE(kn->set.session_expiry);
+	bool pressing;
 
 	if (!s)
 		return;
 	mutex_lock(&kn->sess_lock);
 	spin_lock(&s->lock);
 	s->conn = NULL;
+	/* an absent client's queue holds nobody up */
+	pressing = s->pressing;
+	s->pressing = false;
 	if (!s->clean) {
 		dropped = kmq_out_drop_qos0(&s->out);
 		kmq_dlv_unqueue_list(s, dropped);
 	}
 	spin_unlock(&s->lock);
+	if (pressing)
+		kmq_hold_release_all(kn);
 	conn->sess = NULL;
 	if (s->clean || READ_ONCE(kn->exiting)) {
 		kmq_session_destroy(s);
@@ -315,12 +321,50 @@ void kmq_session_disconnect(struct kmq_conn *conn)
 	kmq_dlv_free_list(dropped);
 }
 
+/*
+ * High- and low-water marks of a queue for flow control: 3/4 and 1/2 of
+ * max_queued and of max_queued_bytes (0: that bound is off).
+ */
+static bool kmq_session_above(const struct kmq_session *s, u32 max_q,
+			      u64 max_b)
+{
+	return (max_q && (u64)s->out.queued * 4 >= (u64)max_q * 3) ||
+	       (max_b && s->queued_bytes * 4 >= max_b * 3);
+}
+
+static bool kmq_session_below(const struct kmq_session *s, u32 max_q,
+			      u64 max_b)
+{
+	return (!max_q || (u64)s->out.queued * 2 <= max_q) &&
+	       (!max_b || s->queued_bytes * 2 <= max_b);
+}
+
+/*
+ * After a delivery was queued: does the session ask its publisher to
+ * hold?  Only an attached client's queue presses, and for publish_hold
+ * ms at most until it drains to the low-water mark.
+ * Context: s->lock held.
+ */
+static bool kmq_session_press(struct kmq_session *s, u32 max_q, u64 max_b)
+{
+	unsigned int ms = READ_ONCE(s->kn->set.publish_hold);
+
+	if (!ms || !s->conn || !kmq_session_above(s, max_q, max_b))
+		return false;
+	if (!s->pressing) {
+		s->pressing = true;
+		s->press_since = jiffies;
+	}
+	return time_before(jiffies, s->press_since + msecs_to_jiffies(ms));
+}
+
 /**
  * kmq_session_deliver() - queue a message to a session
  * @s: the subscriber's session
  * @m: the message (a reference is taken)
  * @qos: QoS of this delivery
  * @retain: send with RETAIN (a retained message sent on subscribe)
+ * @hold: set to true if the publisher should hold (flow control), or NULL
  *
  * QoS 0 messages are not queued for an absent client.  When the queue is
  * full (max_queued), QoS 0 is dropped first (core/qos.c).  A delivery that
@@ -328,15 +372,20 @@ void kmq_session_disconnect(struct kmq_conn *conn)
  * nothing is queued (so that any message can get through), and so is one
  * that would exceed the namespace's max_memory.  Drops are counted.
  *
+ * Flow control: when the queue of an attached client passes its
+ * high-water mark, *@hold is set, and the publisher should stop reading
+ * (kmq_conn_hold()) until it drains (kmq_session_pull()).
+ *
  * Context: process context; the caller keeps @s alive (kn->route_lock
  * held for reading, or @s is the caller's own attached session).
  * Return: true if the delivery was queued.
  */
 bool kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
-			 bool retain)
+			 bool retain, bool *hold)
 {
 	struct kmq_net *kn = s->kn;
 	u64 max_bytes = READ_ONCE(kn->set.max_queued_bytes);
+	u32 max_q = READ_ONCE(kn->set.max_queued);
 	struct kmq_out_entry *victim;
 	struct kmq_delivery *d;
 
@@ -368,8 +417,7 @@ bool kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 		victim = &d->e;
 		kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_QUEUE_FULL);
 	} else {
-		victim = kmq_out_push(&s->out, &d->e,
-				      READ_ONCE(kn->set.max_queued));
+		victim = kmq_out_push(&s->out, &d->e, max_q);
 		if (victim)
 			kmq_stat_inc(kn, KMQ_S_REFUSAL + KMQ_R_QUEUE_FULL);
 		if (victim != &d->e) {
@@ -377,8 +425,11 @@ bool kmq_session_deliver(struct kmq_session *s, struct kmq_msg *m, u8 qos,
 			if (victim)
 				s->queued_bytes -= kmq_dlv_size(victim);
 		}
-		if (s->conn && victim != &d->e)
+		if (s->conn && victim != &d->e) {
 			queue_work(kmq_wq, &s->conn->io_work);
+			if (hold && kmq_session_press(s, max_q, max_bytes))
+				*hold = true;
+		}
 	}
 	spin_unlock(&s->lock);
 	if (!victim)
@@ -406,9 +457,11 @@ int kmq_session_pull(struct kmq_conn *conn, u32 max)
 {
 	struct kmq_session *s = conn->sess;
 	struct kmq_out_entry *batch[KMQ_PULL_BATCH];
-	u32 window = READ_ONCE(conn->kn->set.max_inflight);
+	struct kmq_net *kn = conn->kn;
+	u32 window = READ_ONCE(kn->set.max_inflight);
 	struct kmq_out_entry *e;
 	int i, n = 0, ret = 0;
+	bool drained = false;
 
 	if (!s)
 		return 0;
@@ -419,7 +472,15 @@ int kmq_session_pull(struct kmq_conn *conn, u32 max)
 		s->queued_bytes -= kmq_dlv_size(e);
 		batch[n++] = e;
 	}
+	if (s->pressing &&
+	    kmq_session_below(s, READ_ONCE(kn->set.max_queued),
+			      READ_ONCE(kn->set.max_queued_bytes))) {
+		s->pressing = false;
+		drained = true;
+	}
 	spin_unlock(&s->lock);
+	if (drained)
+		kmq_hold_release_all(kn);
 
 	/*
 	 * QoS 1/2 entries stay inflight in the session, and only this

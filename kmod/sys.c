@@ -56,7 +56,7 @@ static __printf(3, 4) void kmq_sys_pub(struct kmq_net *kn, const char *topic,
 	if (IS_ERR(m))
 		return;
 	kmq_retain_store(kn, m);
-	kmq_route(kn, &kn->sys_scratch, m);
+	kmq_route(kn, &kn->sys_scratch, m, NULL);
 	kmq_msg_put(m);
 }
 

@@ -149,6 +149,7 @@ def queue_full_drops_qos0_first():
     the oldest QoS 0 one, and a further QoS 0 one is refused."""
     set_param("max_inflight", 1)
     set_param("max_queued", 3)
+    set_param("publish_hold", 0)        # the bound itself, not flow control
     t = topic("full")
     s = Raw()
     s.connect()
@@ -290,6 +291,7 @@ def max_queued_bytes():
     PUBACK."""
     set_param("max_inflight", 1)
     set_param("max_queued_bytes", 2500)
+    set_param("publish_hold", 0)        # the bound itself, not flow control
     t = topic("qbytes")
     s = Raw()
     s.connect()
@@ -345,3 +347,130 @@ def max_memory():
     check_eq(len(s.collect(n=1)[0].payload), 30000, "big message")
     s.disconnect()
     p.disconnect()
+
+
+# ---- flow control (publish_hold, Documentation/kmqttd.rst) ----
+
+N_FLOW = 300
+
+
+def _flow_run(hold_ms, ack_after, own=False):
+    """A publisher pipelines N_FLOW QoS 1 messages (not waiting for any
+    PUBACK) to a subscriber at QoS 1 whose window (10) and queue (50) are
+    small and which acknowledges nothing for ack_after seconds.  Returns
+    (payloads the subscriber got, stats deltas, seconds until the
+    publisher had every PUBACK).  own: the publisher is its own
+    subscriber (it reads its PUBACKs, and acknowledges late)."""
+    set_param("max_inflight", 10)
+    set_param("max_queued", 50)
+    set_param("publish_hold", hold_ms)
+    t = topic("flow")
+    p = Raw()
+    p.connect()
+    if own:
+        s = p
+    else:
+        s = Raw()
+        s.connect()
+    s.subscribe([(t, 1)], codes=[1])
+    before = stats()
+    t0 = time.monotonic()
+    p.send(b"".join(publish_pkt(t, b"m%d" % i, qos=1, pid=i + 1)
+                    for i in range(N_FLOW)))
+    got, acked = [], set()
+    deadline = t0 + ack_after
+    acks_done = None
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            pk = (p if not own else s).recv_packet(timeout=min(left, 0.2))
+        except TimeoutError:
+            continue
+        if pk.type == PUBACK:
+            acked.add(pk.pid)
+            if len(acked) == N_FLOW and acks_done is None:
+                acks_done = time.monotonic() - t0
+        elif pk.type == PUBLISH:
+            got.append(pk)
+    # late subscriber: acknowledge what it has, then read the rest
+    for pk in got:
+        s.send(ack_pkt(PUBACK, pk.pid))
+    rest_deadline = time.monotonic() + 20.0
+    while time.monotonic() < rest_deadline and len(got) < N_FLOW:
+        try:
+            pk = s.recv_packet(timeout=3.0)
+        except TimeoutError:
+            break               # drained (or dropped)
+        if pk.type == PUBLISH:
+            got.append(pk)
+            s.send(ack_pkt(PUBACK, pk.pid))
+        elif pk.type == PUBACK:
+            acked.add(pk.pid)
+    if not own:
+        while len(acked) < N_FLOW:
+            pk = p.expect(PUBACK, timeout=20.0)
+            acked.add(pk.pid)
+        if acks_done is None:
+            acks_done = time.monotonic() - t0
+    p.ping()
+    d = deltas(before, stats())
+    payloads = [pk.payload for pk in got]
+    if not own:
+        s.disconnect()
+    p.disconnect()
+    return payloads, d, acks_done
+
+
+@test(kmqttd_only=True, timeout=90)
+def publish_hold_loses_nothing():
+    """A publisher far faster than its subscriber (which acknowledges
+    nothing for 1.5 s, with a window of 10 and a queue of 50): with
+    publish_hold the publisher is held back and every one of 300 messages
+    arrives, in order, none dropped; with publish_hold 0 the queue drops
+    them (so this test can fail)."""
+    want = [b"m%d" % i for i in range(N_FLOW)]
+    got, d, _ = _flow_run(5000, 1.5)
+    harness.diag("held: %d holds, %d dropped, %d of %d delivered"
+                 % (d["publish_holds"], d["msgs_dropped"], len(got), N_FLOW))
+    check_eq(d["msgs_dropped"], 0, "dropped with publish_hold")
+    check(d["publish_holds"] >= 1, "publish_holds counted")
+    check_eq(got, want, "every message, in order")
+    got, d, _ = _flow_run(0, 1.5)
+    harness.diag("not held: %d holds, %d dropped, %d delivered"
+                 % (d["publish_holds"], d["msgs_dropped"], len(got)))
+    check_eq(d["publish_holds"], 0, "no hold with publish_hold 0")
+    check(d["msgs_dropped"] >= N_FLOW - 10 - 50 - 5,
+          "dropped without publish_hold: %d" % d["msgs_dropped"])
+    check_eq(d["refusals.queue_full"], d["msgs_dropped"], "queue_full")
+
+
+@test(kmqttd_only=True, timeout=90)
+def publish_hold_ends():
+    """A subscriber that acknowledges nothing for 8 s holds its publisher
+    for publish_hold (300 ms), not longer: the publisher gets all 300
+    PUBACKs within a few seconds and the queue drops the rest."""
+    got, d, acks_done = _flow_run(300, 8.0)
+    harness.diag("%d holds, %d dropped, %d delivered; publisher's PUBACKs "
+                 "complete after %.2f s" % (d["publish_holds"],
+                                            d["msgs_dropped"], len(got),
+                                            acks_done))
+    check(d["publish_holds"] >= 1, "publish_holds counted")
+    check(acks_done is not None and acks_done < 5.0,
+          "publisher stalled %r s" % acks_done)
+    check(d["msgs_dropped"] >= N_FLOW - 10 - 50 - 5,
+          "dropped after the hold: %d" % d["msgs_dropped"])
+    check_eq(len(got) + d["msgs_dropped"], N_FLOW, "delivered + dropped")
+
+
+@test(kmqttd_only=True, timeout=90)
+def publish_hold_not_for_own_queue():
+    """A client subscribed to what it publishes, acknowledging late: its
+    own full queue never holds it (it must read its acknowledgements to
+    drain it); the overflow is dropped at once, as without flow control."""
+    got, d, _ = _flow_run(5000, 1.5, own=True)
+    harness.diag("own queue: %d holds, %d dropped, %d delivered"
+                 % (d["publish_holds"], d["msgs_dropped"], len(got)))
+    check_eq(d["publish_holds"], 0, "held by its own queue")
+    check(d["msgs_dropped"] > 0, "its own queue overflowed")

@@ -64,6 +64,8 @@ static const struct setting {
 	  "bytes of messages, queues, sessions... (0: unlimited)" },
 	{ "slow_reader_timeout", KMQTTD_A_SET_SLOW_READER_TIMEOUT, S_U32,
 	  "close a client not reading for, s (0: never)" },
+	{ "publish_hold",	KMQTTD_A_SET_PUBLISH_HOLD,	S_U32,
+	  "hold publishers for a full queue up to, ms (0: drop)" },
 };
 
 #define N_SETTINGS	ARRAY_SIZE(settings)
@@ -92,6 +94,7 @@ static const enum mq_atype set_policy[KMQTTD_A_SET_MAX + 1] = {
 	[KMQTTD_A_SET_MAX_QUEUED_BYTES]		= MQ_A_UINT,
 	[KMQTTD_A_SET_MAX_MEMORY]		= MQ_A_UINT,
 	[KMQTTD_A_SET_SLOW_READER_TIMEOUT]	= MQ_A_UINT,
+	[KMQTTD_A_SET_PUBLISH_HOLD]		= MQ_A_UINT,
 };
 
 _Static_assert(N_SETTINGS == KMQTTD_A_SET_MAX - 1,

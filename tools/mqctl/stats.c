@@ -57,6 +57,7 @@ static const struct stat_field {
 	{ KMQTTD_A_STATS_PKTS_IN,	"pkts_in",	 "in",       G_PKTS },
 	{ KMQTTD_A_STATS_PKTS_OUT,	"pkts_out",	 "out",      G_PKTS },
 	{ KMQTTD_A_STATS_MSGS_DROPPED,	"msgs_dropped",	 "dropped",  G_MSGS },
+	{ KMQTTD_A_STATS_PUBLISH_HOLDS,	"publish_holds", "publishers held", G_MSGS },
 	{ KMQTTD_A_STATS_SUBS_CURRENT,	"subs_current",	 "current",  G_SUBS },
 	{ KMQTTD_A_STATS_SESSIONS_CURRENT, "sessions_current", "current", G_SESSIONS },
 	{ KMQTTD_A_STATS_RETAINED_CURRENT, "retained_current", "current", G_RETAINED },

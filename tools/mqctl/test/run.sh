@@ -143,7 +143,7 @@ fi
 # --- replayed replies -------------------------------------------------
 export KMQ_MQCTL_REPLAY="$TMP/stats"
 replay stats stats
-WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"subs_current":7,"sessions_current":8,"retained_current":9,"retained_bytes":1234,"mem_msg_bytes":56789,"mem_used":77777,"qos3_requested":0,"qos3_confirmed":0,"qos3_timed_out":0,"qos3_unreachable":0,"qos3_refused":0,"qos3_pending":0,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15,"txitems":16,"deliveries":17},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23,"retain_full":0,"topic_limit":6,"keepalive_cap":0,"not_authorized":0,"bad_password":0,"unknown_user":0,"acl_publish":0,"acl_subscribe":0,"acl_delivery":0,"acl_will":0,"memory":5}}'
+WANT='{"conns_current":3,"conns_total":10,"conns_max":5,"msgs_in":100,"msgs_out":200,"bytes_in":4096,"bytes_out":18446744073709551615,"pkts_in":150,"pkts_out":250,"msgs_dropped":2,"publish_holds":18,"subs_current":7,"sessions_current":8,"retained_current":9,"retained_bytes":1234,"mem_msg_bytes":56789,"mem_used":77777,"qos3_requested":0,"qos3_confirmed":0,"qos3_timed_out":0,"qos3_unreachable":0,"qos3_refused":0,"qos3_pending":0,"uptime":93784,"live":{"conns":11,"sessions":12,"msgs":13,"subs":14,"nodes":15,"txitems":16,"deliveries":17},"refusals":{"bad_type":1,"bad_flags":0,"bad_length":0,"too_large":0,"bad_utf8":0,"bad_protocol":0,"bad_level":0,"bad_connect":0,"bad_client_id":0,"bad_topic":0,"bad_filter":0,"bad_qos":0,"bad_packet_id":0,"empty_payload":0,"not_connected":0,"second_connect":0,"unexpected":0,"keepalive":4,"max_connections":0,"nomem":0,"max_subs":0,"queue_full":0,"slow_reader":23,"retain_full":0,"topic_limit":6,"keepalive_cap":0,"not_authorized":0,"bad_password":0,"unknown_user":0,"acl_publish":0,"acl_subscribe":0,"acl_delivery":0,"acl_will":0,"memory":5}}'
 for args in "-j stats" "stats -j" "stats --json" "--json stats"; do
 	# shellcheck disable=SC2086
 	expect 0 "" -- $args
@@ -525,18 +525,19 @@ u32 KMQTTD_A_SET_PASSWORD_ITERATIONS 1000
 u64 KMQTTD_A_SET_MAX_QUEUED_BYTES 67108864 KMQTTD_A_SET_PAD
 u64 KMQTTD_A_SET_MAX_MEMORY 536870912 KMQTTD_A_SET_PAD
 u32 KMQTTD_A_SET_SLOW_READER_TIMEOUT 30
+u32 KMQTTD_A_SET_PUBLISH_HOLD 1000
 u32 200 1
 ack
 EOF
 rr settings 0 "" -- get
 req_is "KMQTTD_CMD_SETTINGS_GET"
-[ "$(wc -l <"$TMP/out")" = 22 ] && ok "get: 22 settings" || bad "get: $(cat "$TMP/out")"
+[ "$(wc -l <"$TMP/out")" = 23 ] && ok "get: 23 settings" || bad "get: $(cat "$TMP/out")"
 out_has "get" '^max_connections +0$' '^retain_available +yes$' '^allow_anonymous +no$' \
 	'^retain_max_bytes +18446744073709551615$' '^sys_interval +10$'
 rr settings 0 "" -- get sys_interval max-inflight
 [ "$(cat "$TMP/out")" = "$(printf '%-18s 20\n%-18s 10' max_inflight sys_interval)" ] && ok "get NAME..." || bad "get NAME: $(cat "$TMP/out")"
 rr settings 0 "" -- -j get
-pycheck "get JSON" 'len(d) == 22 and d["max_memory"] == 536870912 and d["slow_reader_timeout"] == 30 and d["max_packet_size"] == 268435455 and d["retain_available"] is True and d["allow_anonymous"] == "no" and d["password_iterations"] == 1000 and list(d)[0] == "max_connections"'
+pycheck "get JSON" 'len(d) == 23 and d["max_memory"] == 536870912 and d["slow_reader_timeout"] == 30 and d["publish_hold"] == 1000 and d["max_packet_size"] == 268435455 and d["retain_available"] is True and d["allow_anonymous"] == "no" and d["password_iterations"] == 1000 and list(d)[0] == "max_connections"'
 cp "$TMP/out" "$TMP/settings.json"
 rr settings 0 "" -- get -j connect_timeout
 pycheck "get NAME JSON" 'd == {"connect_timeout": 10}'
@@ -552,7 +553,7 @@ rr setget 0 "" -- -j set allow_anonymous yes
 req_is "KMQTTD_CMD_SETTINGS_SET
   KMQTTD_A_SET_ALLOW_ANONYMOUS u8 1
 KMQTTD_CMD_SETTINGS_GET"
-pycheck "set -j prints the settings" 'len(d) == 22'
+pycheck "set -j prints the settings" 'len(d) == 23'
 # the refused attribute is the second one: 20 + 8 bytes in
 printf 'error ERANGE offs 28 range 0 65535 msg value out of range\n' | script erange
 rr erange 1 "mqctl: set max_keepalive 70000: Numerical result out of range" -- set max_connections 1 max_keepalive 70000
