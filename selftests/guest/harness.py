@@ -289,6 +289,7 @@ def main(argv):
     passed = failed = skipped = todo = 0
     conf = {"pass": 0, "fail": 0, "skip": 0, "todo": 0}
     conf_rules = set()
+    durations = []
     t_start = time.monotonic()
     if not wait_port(20.0):
         print("1..1")
@@ -308,8 +309,9 @@ def main(argv):
         else:
             t0 = time.monotonic()
             res = _run_one(t, n)
+            durations.append((time.monotonic() - t0, t.name))
             if verbose:
-                res["diag"].append("%.2fs" % (time.monotonic() - t0))
+                res["diag"].append("%.2fs" % durations[-1][0])
         st = res["status"]
         if t.todo and st != "skip":
             todo += 1
@@ -338,6 +340,9 @@ def main(argv):
                 print("#   %s" % line)
         sys.stdout.flush()
     print("# time: %.1fs" % (time.monotonic() - t_start))
+    durations.sort(reverse=True)
+    print("# slowest: %s" % ", ".join("%s %.1fs" % (name, d)
+                                      for d, name in durations[:12]))
     nconf = sum(conf.values())
     if nconf:
         print("# conformance: %d distinct statement ids (MQTT-x.y.z-n)"

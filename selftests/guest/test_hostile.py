@@ -548,6 +548,8 @@ def never_reads():
     it is closed after slow_reader_timeout (slow_reader)."""
     set_param("slow_reader_timeout", 3)
     set_param("max_queued_bytes", 256 << 10)
+    # the queue's bound, not flow control (limits.publish_hold_ends)
+    set_param("publish_hold", 0)
     base = baseline()
     pr, q = quiet()
     before = stats()

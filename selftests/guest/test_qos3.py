@@ -921,7 +921,7 @@ def convention_q2_pubrec_at_once_pubcomp_withheld():
 
 # ------------------------------------------------------------ tools
 
-@test(kmqttd_only=True)
+@test(kmqttd_only=True, timeout=180)
 def mqpub3_cli():
     port = qos3_listener()
     t = topic("cli")
