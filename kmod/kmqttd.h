@@ -527,8 +527,9 @@ struct kmq_session {
  * @keepalive: negotiated keepalive, seconds (0 = off)
  * @sess: attached session (after CONNECT)
  * @will: Will message, published unless the client sends DISCONNECT
- * @rxbuf: receive buffer (one packet at a time, grows up to max packet)
- * @rxcap: size of @rxbuf
+ * @rxbuf: receive buffer (one packet at a time, grows up to max packet);
+ *	NULL while the connection is idle (io_work only)
+ * @rxcap: size of @rxbuf (0 without one)
  * @rxlen: bytes in @rxbuf
  * @txhead: private FIFO of packets being sent (io_work only)
  * @txtail: last element of @txhead
