@@ -925,8 +925,8 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	conn->saved_data_ready = l->saved_data_ready;
 	conn->saved_state_change = l->saved_state_change;
 	conn->saved_write_space = l->saved_write_space;
-	if (kernel_getpeername(sock, (struct sockaddr *)&conn->peer) < 0)
-		conn->peer.ss_family = AF_UNSPEC;
+	if (kernel_getpeername(sock, &conn->peer.sa) < 0)
+		conn->peer.sa.sa_family = AF_UNSPEC;
 	sock_set_keepalive(sk);
 
 	mutex_lock(&kn->lock);
