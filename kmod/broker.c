@@ -557,7 +557,7 @@ static bool kmq_publish_allowed(struct kmq_conn *conn,
 		return true;
 	kmq_stat_inc(conn->kn, KMQ_S_REFUSAL + KMQ_R_ACL_PUBLISH);
 	net_info_ratelimited("%pISpc: publish denied by the ACL\n",
-			     &conn->peer);
+			     &conn->peer.sa);
 	return false;
 }
 

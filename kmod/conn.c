@@ -25,6 +25,11 @@
  * max_packet_size, and its growth is charged to the namespace's
  * max_memory.
  *
+ * An idle connection has no receive buffer: io_work frees it when a run
+ * ends with nothing in it, and allocates KMQ_RX_INIT bytes again once the
+ * socket has something to read (kmq_rx_ready()).  A held connection or
+ * one with a partial packet keeps its bytes.
+ *
  * Flow control
  * ------------
  * A publisher faster than its subscribers would fill their queues and
@@ -485,11 +490,35 @@ static int kmq_rx_resize(struct kmq_conn *conn, u32 cap)
 	if (charge < conn->rx_charge)
 		kmq_mem_uncharge(conn->kn, conn->rx_charge - charge);
 	conn->rx_charge = charge;
-	memcpy(buf, conn->rxbuf, conn->rxlen);
+	if (conn->rxlen)
+		memcpy(buf, conn->rxbuf, conn->rxlen);
 	kvfree(conn->rxbuf);
 	conn->rxbuf = buf;
 	conn->rxcap = cap;
 	return 0;
+}
+
+/* Free an empty receive buffer: an idle connection keeps none. */
+static void kmq_rx_release(struct kmq_conn *conn)
+{
+	if (!conn->rxbuf || conn->rxlen)
+		return;
+	kvfree(conn->rxbuf);
+	conn->rxbuf = NULL;
+	conn->rxcap = 0;
+	kmq_mem_uncharge(conn->kn, conn->rx_charge);
+	conn->rx_charge = 0;
+}
+
+/*
+ * Is there anything for recvmsg: data, a FIN or an error?  A lockless
+ * peek as in tcp_poll(); what arrives later queues io_work again.
+ */
+static bool kmq_rx_ready(struct sock *sk)
+{
+	return !skb_queue_empty_lockless(&sk->sk_receive_queue) ||
+	       READ_ONCE(sk->sk_err) ||
+	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
 }
 
 /* Handle every complete packet in the receive buffer. */
@@ -572,6 +601,15 @@ static int kmq_try_recv(struct kmq_conn *conn)
 		/* once it is gone, go on to read the socket */
 		return conn->rxlen != before || !conn->rx_backlog;
 	}
+	if (!conn->rxbuf) {
+		if (!kmq_rx_ready(conn->sock->sk))
+			return 0;
+		ret = kmq_rx_resize(conn, KMQ_RX_INIT);
+		if (ret) {
+			kmq_refuse(conn, KMQ_R_NOMEM);
+			return ret;
+		}
+	}
 	if (conn->rxlen == conn->rxcap) {
 		/* grow with what actually arrives, never to a claimed size */
 		u32 cap = conn->rxcap * 2;
@@ -636,6 +674,8 @@ static void kmq_io_work(struct work_struct *work)
 			 !test_bit(KMQ_CONN_TX_BLOCKED, &conn->flags) &&
 			 !test_bit(KMQ_CONN_HELD, &conn->flags)))
 		queue_work(kmq_wq, &conn->io_work);
+	else
+		kmq_rx_release(conn);	/* idle until the socket has data */
 	return;
 close:
 	kmq_conn_close(conn, conn->close_reason);
@@ -870,10 +910,6 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	conn = kmem_cache_zalloc(kmq_conn_cache, GFP_KERNEL | __GFP_NOWARN);
 	if (!conn)
 		goto err_nomem;
-	conn->rxbuf = kvmalloc(KMQ_RX_INIT, GFP_KERNEL | __GFP_NOWARN);
-	if (!conn->rxbuf)
-		goto err_free;
-	conn->rxcap = KMQ_RX_INIT;
 	conn->kn = kn;
 	conn->sock = sock;
 	conn->lid = l->id;
@@ -889,14 +925,14 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	conn->saved_data_ready = l->saved_data_ready;
 	conn->saved_state_change = l->saved_state_change;
 	conn->saved_write_space = l->saved_write_space;
-	if (kernel_getpeername(sock, (struct sockaddr *)&conn->peer) < 0)
-		conn->peer.ss_family = AF_UNSPEC;
+	if (kernel_getpeername(sock, &conn->peer.sa) < 0)
+		conn->peer.sa.sa_family = AF_UNSPEC;
 	sock_set_keepalive(sk);
 
 	mutex_lock(&kn->lock);
 	if (kn->exiting) {
 		mutex_unlock(&kn->lock);
-		goto err_free_rx;
+		goto err_free;
 	}
 	list_add_tail(&conn->node, &kn->conns);
 	kn->nconns++;
@@ -921,8 +957,6 @@ struct kmq_conn *kmq_conn_create(struct kmq_listener *l, struct socket *sock)
 	queue_work(kmq_wq, &conn->io_work);
 	return conn;
 
-err_free_rx:
-	kvfree(conn->rxbuf);
 err_free:
 	kmem_cache_free(kmq_conn_cache, conn);
 err_nomem:

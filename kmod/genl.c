@@ -243,13 +243,13 @@ static int kmq_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 
 /* ---- addresses ---- */
 
-static int kmq_put_addr(struct sk_buff *skb, const struct sockaddr_storage *ss,
+static int kmq_put_addr(struct sk_buff *skb, const struct sockaddr *sa,
 			int a_family, int a_addr, int a_port)
 {
-	const struct sockaddr_in *sin = (const void *)ss;
-	const struct sockaddr_in6 *sin6 = (const void *)ss;
+	const struct sockaddr_in *sin = (const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
 
-	switch (ss->ss_family) {
+	switch (sa->sa_family) {
 	case AF_INET:
 		if (nla_put_u16(skb, a_family, AF_INET) ||
 		    nla_put(skb, a_addr, 4, &sin->sin_addr) ||
@@ -305,8 +305,9 @@ static int kmq_fill_listener(struct sk_buff *skb, struct kmq_listener *l,
 			     u32 conns)
 {
 	if (nla_put_u32(skb, KMQTTD_A_LISTENER_ID, l->id) ||
-	    kmq_put_addr(skb, &l->addr, KMQTTD_A_LISTENER_FAMILY,
-			 KMQTTD_A_LISTENER_ADDR, KMQTTD_A_LISTENER_PORT) ||
+	    kmq_put_addr(skb, (const struct sockaddr *)&l->addr,
+			 KMQTTD_A_LISTENER_FAMILY, KMQTTD_A_LISTENER_ADDR,
+			 KMQTTD_A_LISTENER_PORT) ||
 	    nla_put_u32(skb, KMQTTD_A_LISTENER_CONNS, conns) ||
 	    nla_put_u8(skb, KMQTTD_A_LISTENER_QOS3, l->qos3) ||
 	    (l->anonymous != KMQ_ANON_INHERIT &&
@@ -468,7 +469,7 @@ static int kmq_fill_client(struct sk_buff *skb, void *arg, bool cut)
 		return -EMSGSIZE;
 	if (!conn)
 		return 0;
-	if (kmq_put_addr(skb, &conn->peer, KMQTTD_A_CLIENT_FAMILY,
+	if (kmq_put_addr(skb, &conn->peer.sa, KMQTTD_A_CLIENT_FAMILY,
 			 KMQTTD_A_CLIENT_ADDR, KMQTTD_A_CLIENT_PORT) ||
 	    (conn->username &&
 	     kmq_nl_put_str(skb, KMQTTD_A_CLIENT_USERNAME, conn->username,
@@ -1112,7 +1113,7 @@ void kmq_event_client(struct kmq_net *kn, int type, struct kmq_conn *conn,
 	     (nla_put_string(skb, KMQTTD_A_EVENT_CLIENT_ID,
 			     conn->sess->client_id) ||
 	      nla_put_u8(skb, KMQTTD_A_EVENT_CLEAN, conn->sess->clean))) ||
-	    kmq_put_addr(skb, &conn->peer, KMQTTD_A_EVENT_FAMILY,
+	    kmq_put_addr(skb, &conn->peer.sa, KMQTTD_A_EVENT_FAMILY,
 			 KMQTTD_A_EVENT_ADDR, KMQTTD_A_EVENT_PORT) ||
 	    nla_put_u32(skb, KMQTTD_A_EVENT_REASON, reason)) {
 		nlmsg_free(skb);

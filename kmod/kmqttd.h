@@ -53,6 +53,8 @@
 #include <linux/percpu.h>
 #include <linux/wait.h>
 #include <linux/socket.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <net/sock.h>
 
 #include <linux/rbtree.h>
@@ -498,6 +500,18 @@ struct kmq_session {
 };
 
 /**
+ * union kmq_addr - an IPv4 or IPv6 socket address, for %pISpc and netlink
+ * @sa: the family, as any socket address
+ * @in: AF_INET
+ * @in6: AF_INET6 (IPv4 clients of an IPv6 listener come mapped)
+ */
+union kmq_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/**
  * struct kmq_conn - a client connection
  * @kn: namespace state
  * @sock: the accepted socket
@@ -519,7 +533,7 @@ struct kmq_session {
  * @rx_budget: packets the current io_work run may still handle
  * @rx_charge: bytes of @rxbuf accounted to the namespace (above the
  *	initial size)
- * @peer: remote address, for logs
+ * @peer: remote address, for logs and netlink
  * @last_rx: jiffies of the last received packet
  * @close_reason: why the connection is being closed (enum kmq_reason)
  * @connected: CONNECT accepted
@@ -527,8 +541,9 @@ struct kmq_session {
  * @keepalive: negotiated keepalive, seconds (0 = off)
  * @sess: attached session (after CONNECT)
  * @will: Will message, published unless the client sends DISCONNECT
- * @rxbuf: receive buffer (one packet at a time, grows up to max packet)
- * @rxcap: size of @rxbuf
+ * @rxbuf: receive buffer (one packet at a time, grows up to max packet);
+ *	NULL while the connection is idle (io_work only)
+ * @rxcap: size of @rxbuf (0 without one)
  * @rxlen: bytes in @rxbuf
  * @txhead: private FIFO of packets being sent (io_work only)
  * @txtail: last element of @txhead
@@ -557,27 +572,27 @@ struct kmq_conn {
 	void (*saved_write_space)(struct sock *sk);
 	struct list_head node;
 	refcount_t ref;
+	int close_reason;
 	unsigned long flags;
 	struct work_struct io_work;
 	struct work_struct release_work;
 	struct timer_list ka_timer;
 	struct timer_list tx_timer;
 	unsigned long tx_progress;
-	bool rx_backlog;
-	u32 rx_budget;
-	u32 rx_charge;
-	struct sockaddr_storage peer;
 	unsigned long last_rx;
-	int close_reason;
+	union kmq_addr peer;
+	u16 keepalive;
 	bool connected;
 	bool closing_after_tx;
-	u16 keepalive;
 	struct kmq_session *sess;
 	struct kmq_msg *will;
 
 	u8 *rxbuf;
 	u32 rxcap;
 	u32 rxlen;
+	u32 rx_budget;
+	u32 rx_charge;
+	bool rx_backlog;
 
 	struct kmq_txitem *txhead;
 	struct kmq_txitem *txtail;
@@ -586,13 +601,13 @@ struct kmq_conn {
 
 	struct kmq_scratch scratch;
 	u32 lid;
-	time64_t since;
-	char *username;
-	char *auth_user;
 	u8 anonymous;
 	bool suppress_will;
 	bool kicked;
 	bool qos3;
+	time64_t since;
+	char *username;
+	char *auth_user;
 	u64 msgs_in;
 	u64 msgs_out;
 	u64 bytes_in;

@@ -250,7 +250,7 @@ int kmq_session_connect(struct kmq_conn *conn, const struct kmq_connect *c,
 			break;
 		mutex_unlock(&kn->sess_lock);
 		net_info_ratelimited("client '%s' taken over by %pISpc\n",
-				     s->client_id, &conn->peer);
+				     s->client_id, &conn->peer.sa);
 		kmq_conn_close(old, KMQ_R_NONE);
 		kmq_conn_wait_released(old);
 		kmq_conn_put(old);

@@ -100,7 +100,7 @@ void kmq_refuse(struct kmq_conn *conn, int reason)
 		reason = KMQ_R_UNEXPECTED;
 	conn->close_reason = reason;
 	kmq_stat_inc(conn->kn, KMQ_S_REFUSAL + reason);
-	net_info_ratelimited("%pISpc: %s\n", &conn->peer,
+	net_info_ratelimited("%pISpc: %s\n", &conn->peer.sa,
 			     kmq_reason_names[reason]);
 }
 

@@ -86,6 +86,17 @@ def lat(q):
     return lambda r: (r.get("latency_us") or {}).get(q)
 
 
+def own_per_conn(r):
+    """Bytes of the broker's own state per idle connection: kmqttd's
+    (own_state()), Mosquitto's RSS growth."""
+    o = r.get("own_state")
+    if o:
+        return o.get("per_conn_bytes")
+    if r.get("broker_rss_kb_before", -1) >= 0:
+        return r.get("rss_per_conn_bytes")
+    return None
+
+
 THROUGHPUT = [("delivered msg/s", HIGHER, delivered),
               ("lost %", LOWER, loss_pct)]
 
@@ -145,7 +156,20 @@ def workloads(quick):
                        lambda r: r.get("slab_per_conn_bytes")),
                       ("broker RSS B/conn", LOWER,
                        lambda r: r.get("rss_per_conn_bytes")
-                       if r.get("broker_rss_kb_before", -1) >= 0 else None)]),
+                       if r.get("broker_rss_kb_before", -1) >= 0 else None),
+                      ("broker's own state B/conn", LOWER, own_per_conn)]),
+        dict(id="7b", title="100,000 idle connections (kmqttd only)",
+             # 25,000 per loopback address: connect() scans the even
+             # ephemeral ports first, a half of ~32k per destination; and
+             # not 127.0.0.1, where workload 7's ports are in TIME_WAIT
+             many_idle=(("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"),
+                        25000),
+             figures=[("connect all, s", LOWER, lambda r: r.get("connect_s")),
+                      ("MemAvailable drop B/conn", LOWER,
+                       lambda r: r.get("mem_per_conn_bytes")),
+                      ("broker's own state B/conn", LOWER, own_per_conn),
+                      ("connections held", HIGHER,
+                       lambda r: r.get("held"))]),
         dict(id="8a", title="QoS 0, 1 KiB, 1 -> 10",
              args=["--pub", "1", "--sub", "10", "-s", "1024"],
              figures=[("delivered MB/s", HIGHER, mbps)] + THROUGHPUT),
@@ -416,6 +440,89 @@ def dropped(stats):
     return None
 
 
+def slab_size(cache):
+    """Bytes per object of a kmem cache (its slot in the slab: object,
+    alignment, debug metadata), or None.  A merged cache's name links to
+    the cache it shares, whose slots are at least as large."""
+    for f in ("slab_size", "object_size"):
+        try:
+            with open(f"/sys/kernel/slab/{cache}/{f}") as fh:
+                return int(fh.read())
+        except (OSError, ValueError):
+            pass
+    return None
+
+
+def kmalloc_size(n):
+    """The kmalloc size class that an allocation of n bytes takes."""
+    for c in (8, 16, 32, 64, 96, 128, 192, 256):
+        if n <= c:
+            return c
+    c = 512
+    while c < n:
+        c *= 2
+    return c
+
+
+def client_id_bytes():
+    """kmalloc bytes of the client ids of kmqttd's sessions (one
+    kmemdup_nul() each), from mqctl -j client list, or None."""
+    try:
+        p = subprocess.run([MQCTL, "-j", "client", "list"],
+                           capture_output=True, text=True, timeout=120)
+        d = json.loads(p.stdout) if not p.returncode else None
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    if isinstance(d, dict):
+        d = next((v for v in d.values() if isinstance(v, list)), None)
+    if not isinstance(d, list):
+        return None
+    ids = [c.get("client_id") for c in d if isinstance(c, dict)]
+    ids = [i for i in ids if isinstance(i, str)]
+    return (sum(kmalloc_size(len(i.encode()) + 1) for i in ids), len(ids))
+
+
+def own_state(st0, st1):
+    """kmqttd's own memory per connection between two mqctl_stats()
+    samples: the slab slots of its connection and session objects (live
+    counters), the kmalloc'd client ids and the session id's share of an
+    xarray node (64 slots).  The kernel sockets are not counted (both
+    brokers pay them alike); idle connections hold no receive buffer
+    (hostile.idle_connections_hold_no_receive_buffer checks that)."""
+    if not st0 or not st1:
+        return None
+    conns = st1.get("live.conns", 0) - st0.get("live.conns", 0)
+    sess = st1.get("live.sessions", 0) - st0.get("live.sessions", 0)
+    csz, ssz, xsz = (slab_size("kmq_conn"), slab_size("kmq_session"),
+                     slab_size("radix_tree_node"))
+    ids = client_id_bytes()
+    if conns <= 0 or not csz or not ssz or not ids or not ids[1]:
+        return None
+    id_bytes = ids[0] / ids[1] * sess   # mean of the listed sessions
+    total = conns * csz + sess * ssz + id_bytes + sess * (xsz or 0) / 64
+    return dict(conns=conns, sessions=sess, kmq_conn_slab_size=csz,
+                kmq_session_slab_size=ssz, client_id_bytes=round(id_bytes),
+                xa_node_size=xsz, per_conn_bytes=total / conns)
+
+
+def wait_conns(target, procs, limit, stall=30):
+    """Poll kmqttd until it holds target connections (live.conns), the
+    clients have exited, its count has not grown for stall seconds, or
+    limit seconds have passed.  Returns (stats, seconds)."""
+    t0 = time.monotonic()
+    best, since = -1, t0
+    while True:
+        st = mqctl_stats() or {}
+        n = st.get("live.conns", 0)
+        now = time.monotonic()
+        if n >= target or now - t0 > limit or now - since > stall or \
+                all(p.poll() is not None for p in procs):
+            return st, now - t0
+        if n > best:
+            best, since = n, now
+        time.sleep(0.5)
+
+
 # ---------------------------------------------------------------- brokers
 
 class Mosquitto:
@@ -542,14 +649,31 @@ def run_mqbench(wl, broker, timing, threads, extra=()):
                 "-t", str(threads)]
     cmd += list(extra)
     t0 = time.monotonic()
+    own = None
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=timing["setup"] + 300)
-        rc, out, err = p.returncode, p.stdout, p.stderr
-    except subprocess.TimeoutExpired as e:
-        rc, out, err = -1, e.stdout or "", (e.stderr or "") + "\ntimed out"
-        out = out.decode() if isinstance(out, bytes) else out
-        err = err.decode() if isinstance(err, bytes) else err
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        if wl.get("connect_only") and broker == "kmqttd":
+            # kmqttd's own state, sampled while the connections are held
+            st0 = mqctl_stats()
+            if st0:
+                want = st0.get("live.conns", 0) + int(wl["args"][1])
+                st1, _ = wait_conns(want, [p], timing["setup"])
+                own = own_state(st0, st1)
+        out, err = p.communicate(timeout=timing["setup"] + 300)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        rc, err = -1, err + "\ntimed out"
+    res = parse_json(out)
+    if res is not None and own:
+        res["own_state"] = own
+    return dict(cmd=cmd[len(client_prefix(wl)):], rc=rc, result=res,
+                stderr=err.strip()[-2000:], wall_s=round(time.monotonic() - t0, 2))
+
+
+def parse_json(out):
     res = None
     for line in out.splitlines():
         if line.startswith("{"):
@@ -557,8 +681,66 @@ def run_mqbench(wl, broker, timing, threads, extra=()):
                 res = json.loads(line)
             except ValueError:
                 pass
-    return dict(cmd=cmd[len(client_prefix(wl)):], rc=rc, result=res,
-                stderr=err.strip()[-2000:], wall_s=round(time.monotonic() - t0, 2))
+    return res
+
+
+def run_many_idle(wl, timing, threads):
+    """Workload 7b: wl["many_idle"] = (addresses, n): one mqbench
+    --connect-only n per destination address, all to kmqttd (its default
+    listener binds the wildcard address), held until sampled.  A
+    source/destination pair has ~64k ephemeral ports, and connect() gets
+    slow once their even half is taken."""
+    addrs, n = wl["many_idle"]
+    port = BROKERS["kmqttd"][1]
+    total = n * len(addrs)
+    sysctl("net/ipv4/ip_local_port_range", "1024 65535")
+    sysctl("fs/file-max", 4 * total)
+    m0, st0 = meminfo(), mqctl_stats()
+    cmds, procs = [], []
+    t0 = time.monotonic()
+    for i, a in enumerate(addrs):
+        # keepalive 0: truly idle (no PINGREQ every 30 s during a slow
+        # connect); hold until SIGINT, after the sample
+        cmd = [MQBENCH, "-h", a, "-p", str(port), "--json",
+               "--label", f"{wl['id']}/kmqttd/{a}", "--connect-only", str(n),
+               "--parallel", "64", "-k", "0", "--settle", "0",
+               "--setup-timeout", str(timing["setup"]),
+               "-d", str(timing["setup"] + 60), "-t", "1"]
+        cmds.append(cmd)
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    base = (st0 or {}).get("live.conns", 0)
+    st1, connect_s = wait_conns(base + total, procs, timing["setup"])
+    time.sleep(timing["settle"])
+    m1, st1 = meminfo(), mqctl_stats() or st1
+    held = (st1 or {}).get("live.conns", 0) - base
+    own = own_state(st0, st1)
+    outs, rc, err = [], 0, ""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+        try:
+            o, e = p.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            o, e = p.communicate()
+        outs.append(parse_json(o))
+        rc = rc or p.returncode
+        err += e
+    res = dict(connect_only=total,
+               connected=sum((o or {}).get("connected", 0) for o in outs),
+               failed=sum((o or {}).get("failed", 0) for o in outs),
+               errors=sum((o or {}).get("errors", 0) for o in outs),
+               connect_s=connect_s, held=held,
+               memavailable_kb_before=m0["MemAvailable"],
+               memavailable_kb_after=m1["MemAvailable"],
+               mem_per_conn_bytes=(m0["MemAvailable"] - m1["MemAvailable"])
+               * 1024.0 / held if held > 0 else None,
+               slab_per_conn_bytes=(m1["Slab"] - m0["Slab"]) * 1024.0 / held
+               if held > 0 else None,
+               own_state=own, clients=outs)
+    return dict(cmd=cmds, rc=rc, result=res, stderr=err.strip()[-2000:],
+                wall_s=round(time.monotonic() - t0, 2))
 
 
 def fmt(v):
@@ -754,6 +936,8 @@ def main():
                 loss_now = wl["lossy"]
             if wl.get("relay") and relay:
                 order.append("relay")
+            if wl.get("many_idle"):
+                order = ["kmqttd"]     # Mosquitto would take many minutes
             if wl.get("connect_only"):
                 # fresh Mosquitto: its RSS must not include earlier queues
                 mosq.stop()
@@ -768,7 +952,10 @@ def main():
                     extra = ["--broker-pid", str(mosq.proc.pid)]
                 st0 = mqctl_stats() if broker == "kmqttd" else None
                 w0 = net.counters() if wl.get("lossy") is not None else None
-                r = run_mqbench(wl, broker, timing, args.threads, extra)
+                if wl.get("many_idle"):
+                    r = run_many_idle(wl, timing, args.threads)
+                else:
+                    r = run_mqbench(wl, broker, timing, args.threads, extra)
                 st1 = mqctl_stats() if broker == "kmqttd" else None
                 if w0 and r["result"]:
                     w1 = net.counters()

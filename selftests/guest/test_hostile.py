@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import resource
 import shlex
 import signal
@@ -33,8 +34,8 @@ import subprocess
 import time
 
 import harness
-from harness import Fail, check, check_eq, diag, on_cleanup, skip, test, \
-    wait_for
+from harness import Fail, check, check_eq, diag, on_cleanup, progress, skip, \
+    test, wait_for
 from mqttlib import (PINGREQ_PKT, Closed, Raw, ack_pkt, connect_pkt, enc_len,
                      enc_str, exchange_ok, mqctl_path, packet, publish_pkt,
                      stats, subscribe_pkt, topic, unsubscribe_pkt, PUBREL,
@@ -613,6 +614,54 @@ def thousand_silent_sockets():
     check_eq(refusal_delta(before, "keepalive"), n, "keepalive refusals")
     pr.r.disconnect()
     back_to(base, "silent sockets")
+
+
+def kmalloc512():
+    """Active objects of the kmalloc caches of 512-byte objects (6.12 may
+    split them into kmalloc-rnd-NN-512), and the slack SLUB may show."""
+    n = slack = 0
+    with open("/proc/slabinfo") as f:
+        for line in f:
+            w = line.split()
+            if w and re.fullmatch(r"kmalloc-(rnd-\d+-)?512", w[0]):
+                n += int(w[1])
+                slack += int(w[4]) * 2 * os.cpu_count()  # objperslab
+    return n, slack
+
+
+@test(kmqttd_only=True, timeout=180)
+def idle_connections_hold_no_receive_buffer():
+    """1,000 connected idle clients, before and after a PINGREQ each: the
+    broker keeps no 512-byte receive buffer for them, so the kmalloc-512
+    caches grow by far fewer than 1,000 objects."""
+    n = 1000
+    if DEBUG_KERNEL:
+        skip("KASAN's quarantine keeps freed objects active")
+    if raise_nofile(n + 200) < n + 100:
+        skip("RLIMIT_NOFILE too low")
+    base = baseline()
+    k0, slack = kmalloc512()
+    clients = []
+    t0 = time.monotonic()
+    for _ in range(n):
+        c = Raw()
+        c.connect(child_cid(), keepalive=0)
+        clients.append(c)
+    diag("%d clients connected in %.1f s" % (n, time.monotonic() - t0))
+    for what in ("after CONNECT", "after PINGREQ"):
+        time.sleep(0.5)     # the last io_work runs end
+        k1 = kmalloc512()[0]
+        progress("%s: kmalloc-512 %+d objects for %d clients (slack %d)" %
+             (what, k1 - k0, n, slack))
+        check(k1 - k0 < n // 4 + slack,
+              "%s: %d more 512-byte objects for %d idle clients" %
+              (what, k1 - k0, n))
+        if what == "after CONNECT":
+            for c in clients:
+                c.ping()
+    for c in clients:
+        c.disconnect()
+    back_to(base, "idle clients")
 
 
 def _trickle(data, period):
