@@ -439,7 +439,8 @@ struct kmq_delivery {
  * @client_id: NUL-terminated
  * @id_len: length of @client_id
  * @clean: created by a clean-session CONNECT (ends with its connection)
- * @lock: protects @conn, @dead and @out
+ * @lock: protects @conn, @dead, @out, @queued_bytes, @pressing and
+ *	@press_since
  * @conn: attached connection, or NULL while the client is away
  * @dead: being destroyed; deliveries are refused
  * @out: outbound FIFO and QoS 1/2 state (core/qos.h)
@@ -479,7 +480,7 @@ struct kmq_session {
 	char *client_id;
 	u16 id_len;
 	bool clean;
-	spinlock_t lock;	/* conn, dead, out */
+	spinlock_t lock;	/* conn, dead, out, queued_bytes, pressing */
 	struct kmq_conn *conn;
 	bool dead;
 	struct kmq_out out;

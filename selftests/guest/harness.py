@@ -49,6 +49,10 @@ IS_KMQTTD = BROKER == "kmqttd"
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("KMQ_TOP") or os.path.dirname(os.path.dirname(HERE))
 DEFAULT_TIMEOUT = float(os.environ.get("KMQ_TEST_TIMEOUT", "60"))
+# The kernel under test: KMQ_KERNEL from vm.sh (6.1, 6.12, debug); the
+# sanitizer kernel runs the module several times slower.
+KERNEL = os.environ.get("KMQ_KERNEL", "")
+DEBUG_KERNEL = os.uname().release.endswith("kmqdebug")
 RUN_ID = os.urandom(4).hex()
 
 TESTS = []

@@ -52,7 +52,7 @@ SAMPLES = 15
 
 # The sanitizer kernel (KASAN, lockdep...) runs the module several times
 # slower: deadlines that wait for the broker to act are stretched.
-DEBUG_KERNEL = os.uname().release.endswith("kmqdebug")
+DEBUG_KERNEL = harness.DEBUG_KERNEL
 SLOW = 4 if DEBUG_KERNEL else 1
 
 # kmem caches of the module (KMEM_CACHE names); guests boot with

@@ -818,7 +818,7 @@ def dump_1000_sessions_2000_subs():
     client dump (~170 KB) and the 2000-entry subscription dump span many
     recv() calls and count every object once (300 sessions, ~50 KB, on
     the sanitizer kernel: still several messages)."""
-    n = 300 if os.uname().release.endswith("kmqdebug") else 1000
+    n = 300 if harness.DEBUG_KERNEL else 1000
     pfx = "kd%s" % harness.RUN_ID
     ids = ["%s-%04d" % (pfx, i) for i in range(n)]
     flt = topic("dump")
@@ -860,9 +860,9 @@ def dump_10000_clients_100000_subs():
     sub list -j list each of them once; their times are printed."""
     import resource
     n, nsubs = 10000, 100000
-    if os.uname().release.endswith("kmqdebug"):
+    if harness.DEBUG_KERNEL:
         n, nsubs = 1000, 10000      # KASAN makes each step ~5x slower
-    elif os.environ.get("KMQ_KERNEL") == "6.12":
+    elif harness.KERNEL == "6.12":
         # the same code as on 6.1, where it runs in full: spare CI the
         # three minutes of emulated Python a second full run costs
         n, nsubs = 2000, 20000
